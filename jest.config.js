@@ -1,0 +1,22 @@
+// The test layers of shared/DESIGN.md, one jest project each. `npm test` runs all of them;
+// `npm run test:fast` leaves out the acceptance layer (stock n8n).
+const base = {
+	preset: 'ts-jest',
+	testEnvironment: 'node',
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+	setupFiles: ['<rootDir>/test/helpers/jest-setup.ts'],
+};
+
+module.exports = {
+	projects: [
+		{ ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+		{ ...base, displayName: 'nodes', testMatch: ['<rootDir>/test/nodes/**/*.test.ts'] },
+		{ ...base, displayName: 'simulation', testMatch: ['<rootDir>/test/simulation/**/*.test.ts'] },
+		{
+			...base,
+			displayName: 'acceptance',
+			testMatch: ['<rootDir>/test/acceptance/**/*.test.ts'],
+			globalSetup: '<rootDir>/test/acceptance/global-setup.ts',
+		},
+	],
+};
