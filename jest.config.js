@@ -17,6 +17,8 @@ module.exports = {
 			displayName: 'acceptance',
 			testMatch: ['<rootDir>/test/acceptance/**/*.test.ts'],
 			globalSetup: '<rootDir>/test/acceptance/global-setup.ts',
+			globalTeardown: '<rootDir>/test/acceptance/global-teardown.ts',
+			testTimeout: 180_000,
 		},
 	],
 };

@@ -10,7 +10,7 @@ export class DataSyncStoreApi implements ICredentialType {
 
 	displayName = 'DataSync Store';
 
-	icon: Icon = { light: 'file:../nodes/DataSyncStore/datasync.svg', dark: 'file:../nodes/DataSyncStore/datasync.dark.svg' };
+	icon: Icon = { light: 'file:datasync-store.svg', dark: 'file:datasync-store.dark.svg' };
 
 	documentationUrl = 'https://github.com/n8n-nodes-datasync/n8n-nodes-datasync#the-sync-store';
 

