@@ -20,7 +20,16 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+/** The repository root, also when this file runs compiled from .tools/ (demo, benchmarks). */
+export const REPO_ROOT = ((): string => {
+	let dir = __dirname;
+	while (!existsSync(join(dir, 'scripts', 'install-n8n.sh'))) {
+		const up = resolve(dir, '..');
+		if (up === dir) throw new Error(`no repository root above ${__dirname}`);
+		dir = up;
+	}
+	return dir;
+})();
 export const ARTIFACTS = join(REPO_ROOT, '.test-artifacts');
 const PIDS = join(ARTIFACTS, 'pids');
 const PREPARED = join(ARTIFACTS, 'prepared.json');

@@ -1,0 +1,135 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { commit, resolveConflict, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
+import { renderDashboard } from '../../lib/dashboard';
+import { engineError, listParameter, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
+import { storeProperties } from './description';
+
+/**
+ * The sync store's face in a workflow: Commit after the writes (links, bases, hashes, cursors, audit, run
+ * metrics), Status and its dashboard, Audit, Conflicts (list and resolve) and Purge. Thin shell over
+ * lib/engine; each operation is one store transaction or one read.
+ */
+export class DataSyncStore implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'DataSync Store',
+		name: 'dataSyncStore',
+		icon: { light: 'file:store.svg', dark: 'file:store.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + " · " + $parameter["sync"]}}',
+		description: 'Commit synced writes and read status, audit and conflicts of the central sync store',
+		defaults: { name: 'DataSync Store' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: STORE_CREDENTIAL, required: true, testedBy: 'dataSyncStoreTest' }],
+		properties: storeProperties,
+	};
+
+	methods = { credentialTest: { dataSyncStoreTest: testStoreCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const input = this.getInputData();
+		const operation = this.getNodeParameter('operation', 0) as string;
+		const sync = (this.getNodeParameter('sync', 0) as string).trim();
+		const store = await storeOf(this);
+		const all = input.map((_, i) => ({ item: i }));
+		try {
+			switch (operation) {
+				case 'commit': {
+					const results = input.map((item) => item.json as unknown as WriteResult);
+					const runId = (this.getNodeParameter('runId', 0, '') as string).trim() || runIdOf(this);
+					const outcome = await commit(store, { sync, runId }, results);
+					return [[{ json: { sync, runId, ...outcome } as unknown as IDataObject, pairedItem: all }]];
+				}
+				case 'status': {
+					const overview = await status(store, sync, { runs: this.getNodeParameter('runs', 0, 20) as number });
+					const format = this.getNodeParameter('format', 0, 'json') as string;
+					const json = format === 'html' ? { html: renderDashboard(overview) } : (overview as unknown as IDataObject);
+					return [[{ json: json as IDataObject, pairedItem: all }]];
+				}
+				case 'audit': {
+					const filters = this.getNodeParameter('auditFilters', 0, {}) as {
+						entity?: string;
+						key?: string;
+						system?: string;
+						runId?: string;
+						since?: string;
+					};
+					const limit = this.getNodeParameter('limit', 0, 100) as number;
+					const entries = await store.audit({ ...dropEmpty(filters), limit });
+					return [entries.map((e) => ({ json: e as unknown as IDataObject, pairedItem: all }))];
+				}
+				case 'listConflicts': {
+					const filters = this.getNodeParameter('conflictFilters', 0, {}) as { entity?: string; status?: 'open' | 'resolved'; key?: string };
+					const limit = this.getNodeParameter('limit', 0, 100) as number;
+					const conflicts = await store.listConflicts({ status: 'open', ...dropEmpty(filters), limit });
+					return [conflicts.map((c) => ({ json: c as unknown as IDataObject, pairedItem: all }))];
+				}
+				case 'resolveConflict':
+					return [await resolveConflicts(this, store, input, sync)];
+				case 'purge': {
+					const auditDays = this.getNodeParameter('retentionDays', 0, 30) as number;
+					const purged = await store.purge({ auditDays });
+					return [[{ json: { sync, retentionDays: auditDays, purged } as unknown as IDataObject, pairedItem: all }]];
+				}
+				default:
+					throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+			}
+		} catch (error) {
+			throw engineError(this, error);
+		}
+	}
+}
+
+function dropEmpty<T extends object>(filters: T): Partial<T> {
+	return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== '' && v !== undefined && v !== null)) as Partial<T>;
+}
+
+/** Each input item settles one conflict; the changes it causes flow out, to be written and committed. */
+async function resolveConflicts(ctx: IExecuteFunctions, store: Store, input: INodeExecutionData[], sync: string): Promise<INodeExecutionData[]> {
+	const systems = listParameter(ctx.getNodeParameter('systems', 0));
+	const priority = listParameter(ctx.getNodeParameter('priority', 0, ''));
+	const runId = runIdOf(ctx);
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < input.length; i++) {
+		try {
+			const id = Number(ctx.getNodeParameter('conflictId', i));
+			const action = ctx.getNodeParameter('choice', i) as string;
+			let choice: ConflictChoice;
+			if (action === 'values') {
+				const raw = ctx.getNodeParameter('values', i) as string | IDataObject;
+				const values = typeof raw === 'string' ? (JSON.parse(raw) as Record<string, unknown>) : raw;
+				choice = { values };
+			} else if (action === 'link') {
+				choice = { action, key: (ctx.getNodeParameter('linkKey', i) as string).trim() };
+			} else {
+				choice = { action: action as 'create' | 'apply' | 'dismiss' };
+			}
+			const reviewed = await resolveConflict(store, id, choice, {
+				sync,
+				runId,
+				systems,
+				policy: { kind: 'priority', priority: priority.length ? priority : systems },
+			});
+			for (const change of reviewed.changes) {
+				out.push({ json: change.item as unknown as IDataObject, pairedItem: { item: i } });
+			}
+		} catch (error) {
+			if (ctx.continueOnFail()) {
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+				continue;
+			}
+			throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
+		}
+	}
+	return out;
+}
