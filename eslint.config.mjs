@@ -5,7 +5,7 @@ const community = n8nCommunityNodesPlugin.configs.recommendedWithoutN8nCloudSupp
 
 export default tseslint.config(
 	{
-		ignores: ['dist/**', 'node_modules/**', '.tools/**', 'coverage/**', 'gulpfile.js', 'scripts/run-tool.js'],
+		ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'gulpfile.js'],
 	},
 	...tseslint.configs.recommended,
 	{

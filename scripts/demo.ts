@@ -8,12 +8,11 @@ import { join } from 'node:path';
 
 import { freePort, N8nInstance, NODE_PREFIX, OWNER, prepare, REPO_ROOT } from '../test/acceptance/harness';
 
-async function portOr(preferred: number): Promise<number> {
-	const free = await freePort();
+/** n8n's usual port when nothing answers there, else a free one. */
+async function demoPort(preferred = 5678): Promise<number> {
 	try {
-		const res = await fetch(`http://127.0.0.1:${preferred}/healthz`);
-		void res;
-		return free;
+		await fetch(`http://127.0.0.1:${preferred}/`);
+		return await freePort();
 	} catch {
 		return preferred;
 	}
@@ -23,7 +22,7 @@ async function main(): Promise<number> {
 	const once = process.argv.includes('--once');
 	console.log('Preparing: stock n8n (installed once into the cache), this package built and packed...');
 	await prepare();
-	const n8n = await N8nInstance.start({ port: await portOr(5678) });
+	const n8n = await N8nInstance.start({ port: await demoPort() });
 	const stop = async () => {
 		await n8n.stop();
 	};
