@@ -18,7 +18,7 @@ module.exports = {
 			testMatch: ['<rootDir>/test/acceptance/**/*.test.ts'],
 			globalSetup: '<rootDir>/test/acceptance/global-setup.ts',
 			globalTeardown: '<rootDir>/test/acceptance/global-teardown.ts',
-			testTimeout: 180_000,
+			setupFilesAfterEnv: ['<rootDir>/test/acceptance/jest-timeout.ts'],
 		},
 	],
 };

@@ -344,17 +344,28 @@ export class N8nInstance {
 		await this.api('POST', `/workflows/${workflowId}/deactivate`);
 	}
 
-	/** Calls a production webhook: `path` as set on the trigger node. */
+	/**
+	 * Calls a production webhook: `path` as set on the trigger node. A webhook that is not registered
+	 * yet (publishing takes effect a moment later) answers 404 without starting anything: that call is
+	 * repeated for up to `registerWaitMs`.
+	 */
 	async webhook(
 		path: string,
 		body: unknown,
-		options: { method?: string; headers?: Record<string, string>; raw?: string } = {},
+		options: { method?: string; headers?: Record<string, string>; raw?: string; registerWaitMs?: number } = {},
 	): Promise<WebhookResponse> {
-		const res = await fetch(`${this.baseUrl}/webhook/${path.replace(/^\//, '')}`, {
-			method: options.method ?? 'POST',
-			headers: { 'content-type': 'application/json', ...options.headers },
-			body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-		});
+		const deadline = Date.now() + (options.registerWaitMs ?? 10_000);
+		let res: Response;
+		for (;;) {
+			res = await fetch(`${this.baseUrl}/webhook/${path.replace(/^\//, '')}`, {
+				method: options.method ?? 'POST',
+				headers: { 'content-type': 'application/json', ...options.headers },
+				body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+			});
+			if (res.status !== 404 || Date.now() > deadline) break;
+			await res.text();
+			await sleep(100);
+		}
 		const text = await res.text();
 		let parsed: unknown = text;
 		try {

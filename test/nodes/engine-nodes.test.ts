@@ -2,7 +2,7 @@
  * Layer 2: the Conflict Resolver, Loop Guard and Store nodes run in-process through n8n-core on a real
  * store, on both backends: every output and every policy.
  */
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { DataSyncConflictResolver } from '../../nodes/DataSyncConflictResolver/DataSyncConflictResolver.node';
 import { DataSyncLoopGuard } from '../../nodes/DataSyncLoopGuard/DataSyncLoopGuard.node';
@@ -33,7 +33,7 @@ const json = (items: INodeExecutionData[]) => items.map((i) => i.json as IDataOb
 describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine nodes on the %s store', (_name, make) => {
 	const backend = make();
 	let config: StoreConfig;
-	let credentials: Record<string, IDataObject>;
+	let credentials: Record<string, ICredentialDataDecryptedObject>;
 
 	beforeAll(() => backend.setup());
 	afterAll(async () => {
@@ -42,7 +42,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine node
 	});
 	beforeEach(() => {
 		config = backend.config();
-		credentials = { dataSyncStoreApi: config as unknown as IDataObject };
+		credentials = { dataSyncStoreApi: config as unknown as ICredentialDataDecryptedObject };
 	});
 
 	const resolverParameters = (extra: IDataObject = {}) => ({
@@ -307,7 +307,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine node
 		expect(String(statusHtml.outputs[0][0].json.html)).toContain('<h1>DataSync status');
 
 		const audit = await runNode(DataSyncStore, {
-			parameters: { operation: 'audit', sync: 'contacts', auditFilters: { key: planned.changes[0].key } },
+			parameters: { operation: 'audit', sync: 'contacts', auditFilters: { key: String(planned.changes[0].key) } },
 			credentials,
 			input: [{}],
 		});

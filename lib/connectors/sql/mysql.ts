@@ -1,0 +1,304 @@
+/**
+ * MySQL and MariaDB through `mysql2`: one pool per connection, sessions in UTC, dates read as text (no JS
+ * date in between, so microseconds survive), `INSERT … ON DUPLICATE KEY UPDATE` for records with an id and
+ * a plain multi-row INSERT for creates, whose ids follow from the first AUTO_INCREMENT id (MySQL has no
+ * RETURNING; InnoDB hands a multi-row insert of known size consecutive ids).
+ */
+import mysql from 'mysql2/promise';
+import type { FieldPacket, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { SyncCursor } from '../../item';
+import {
+	asBatch,
+	checkColumns,
+	checkTableSpec,
+	chunkRows,
+	idToString,
+	isPlainObject,
+	planUpsert,
+	SqlConfigError,
+	readTime,
+	toSqlUtc,
+} from './common';
+import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
+
+/** MySQL field types that hold a date and a time (TIMESTAMP, DATETIME and their fractional forms). */
+const TIME_TYPES = new Set([7, 12, 17, 18]);
+/** Rows per statement; mysql2 inlines escaped values, so the limit is the packet size, not a parameter count. */
+const MAX_VALUES = 50_000;
+/** Keeps one statement well under MariaDB's default max_allowed_packet (16 MB). */
+const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+type ColumnKind = 'timestamp' | 'other';
+
+function quote(name: string): string {
+	return `\`${name.replace(/`/g, '``')}\``;
+}
+
+function tableName(spec: TableSpec): string {
+	return spec.schema ? `${quote(spec.schema)}.${quote(spec.table)}` : quote(spec.table);
+}
+
+/** Splits rows by bound values and by the estimated size of the statement. */
+function chunkBySize<T extends { values: SqlRow }>(rows: T[], paramsPerRow: number): T[][] {
+	const chunks: T[][] = [];
+	for (const byCount of chunkRows(rows, paramsPerRow, MAX_VALUES)) {
+		let current: T[] = [];
+		let bytes = 0;
+		for (const row of byCount) {
+			let size = 16;
+			for (const v of Object.values(row.values)) size += typeof v === 'string' ? v.length * 4 + 8 : 24;
+			if (current.length && bytes + size > MAX_STATEMENT_BYTES) {
+				chunks.push(current);
+				current = [];
+				bytes = 0;
+			}
+			current.push(row);
+			bytes += size;
+		}
+		if (current.length) chunks.push(current);
+	}
+	return chunks;
+}
+
+export class MySqlTransport implements SqlTransport {
+	readonly dialect = 'mysql' as const;
+
+	private readonly pool: mysql.Pool;
+
+	private readonly columns = new Map<string, Map<string, ColumnKind>>();
+
+	private increment: number | undefined;
+
+	constructor(config: SqlConnectionConfig) {
+		this.pool = mysql.createPool({
+			host: config.host,
+			port: config.port,
+			database: config.database || undefined,
+			user: config.user,
+			password: config.password,
+			connectionLimit: 10,
+			maxIdle: 10,
+			idleTimeout: 30_000,
+			connectTimeout: 10_000,
+			charset: 'utf8mb4',
+			dateStrings: true,
+			supportBigNumbers: true,
+			bigNumberStrings: true,
+			timezone: 'Z',
+			ssl:
+				config.ssl === 'require'
+					? { rejectUnauthorized: true }
+					: config.ssl === 'allow-unauthorized'
+						? { rejectUnauthorized: false }
+						: undefined,
+		});
+		// Every session in UTC, so TIMESTAMP columns read and compare the same on every server.
+		this.pool.on('connection', (connection) => {
+			connection.query("SET time_zone = '+00:00'");
+		});
+	}
+
+	async ping(): Promise<void> {
+		await this.pool.query('SELECT 1');
+	}
+
+	async close(): Promise<void> {
+		await this.pool.end();
+	}
+
+	private async describe(spec: TableSpec): Promise<Map<string, ColumnKind>> {
+		checkTableSpec(spec);
+		const key = `${spec.schema ?? ''}\u0000${spec.table}`;
+		const known = this.columns.get(key);
+		if (known) {
+			checkColumns(spec, known);
+			return known;
+		}
+		const [rows] = await this.pool.query<RowDataPacket[]>(
+			`SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS
+			  WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?`,
+			[spec.schema ?? '', spec.table],
+		);
+		if (rows.length === 0) throw new SqlConfigError(`table "${spec.schema ? `${spec.schema}.` : ''}${spec.table}" does not exist`);
+		const columns = new Map<string, ColumnKind>();
+		for (const row of rows) {
+			const type = String(row.type).toLowerCase();
+			columns.set(String(row.name), type === 'datetime' || type === 'timestamp' ? 'timestamp' : 'other');
+		}
+		checkColumns(spec, columns);
+		this.columns.set(key, columns);
+		return columns;
+	}
+
+	private toRecords(spec: TableSpec, rows: RowDataPacket[], fields: FieldPacket[]): ReadRecord[] {
+		const u = spec.updatedAtColumn;
+		const timeFields = fields.filter((f) => TIME_TYPES.has(f.columnType ?? f.type ?? -1)).map((f) => f.name);
+		// Zero dates ('0000-00-00 …') are no times: they read as null.
+		const time = (value: unknown) => (typeof value === 'string' && value.startsWith('0000') ? null : (readTime(value) ?? value));
+		return rows.map((raw) => {
+			const row = raw as SqlRow;
+			for (const f of timeFields) row[f] = time(row[f]);
+			const updatedAt = timeFields.includes(u) ? (row[u] as string | null) : readTime(row[u]);
+			return { id: idToString(row[spec.idColumn], spec), updatedAt, row };
+		});
+	}
+
+	async readChanges(spec: TableSpec, after: SyncCursor | null, limit: number): Promise<ReadRecord[]> {
+		await this.describe(spec);
+		const u = quote(spec.updatedAtColumn);
+		const id = quote(spec.idColumn);
+		// `u >= ts` lets the (updated-at, id) index do a range scan; the OR settles equal timestamps.
+		const order = `ORDER BY ${u}, ${id} LIMIT ?`;
+		const [rows, fields] = !after
+			? await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${tableName(spec)} WHERE ${u} IS NOT NULL ${order}`, [limit])
+			: after.id === ''
+				? await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${tableName(spec)} WHERE ${u} > ? ${order}`, [toSqlUtc(after.ts), limit])
+				: await this.pool.query<RowDataPacket[]>(
+						`SELECT * FROM ${tableName(spec)} WHERE ${u} >= ? AND (${u} > ? OR ${id} > ?) ${order}`,
+						[toSqlUtc(after.ts), toSqlUtc(after.ts), after.id, limit],
+					);
+		return this.toRecords(spec, rows, fields);
+	}
+
+	async readSnapshot(spec: TableSpec, afterId: string | null, limit: number): Promise<ReadRecord[]> {
+		await this.describe(spec);
+		const id = quote(spec.idColumn);
+		const [rows, fields] =
+			afterId === null
+				? await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${tableName(spec)} ORDER BY ${id} LIMIT ?`, [limit])
+				: await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${tableName(spec)} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`, [afterId, limit]);
+		return this.toRecords(spec, rows, fields);
+	}
+
+	async readByIds(spec: TableSpec, ids: string[]): Promise<ReadRecord[]> {
+		await this.describe(spec);
+		const out: ReadRecord[] = [];
+		for (const chunk of chunkRows(ids, 1, 10_000)) {
+			const [rows, fields] = await this.pool.query<RowDataPacket[]>(
+				`SELECT * FROM ${tableName(spec)} WHERE ${quote(spec.idColumn)} IN (?)`,
+				[chunk],
+			);
+			out.push(...this.toRecords(spec, rows, fields));
+		}
+		return out;
+	}
+
+	private value(kind: ColumnKind | undefined, value: unknown): unknown {
+		if (value === null || value === undefined) return null;
+		if (kind === 'timestamp') {
+			if (value instanceof Date) return toSqlUtc(value.toISOString());
+			if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value)) return toSqlUtc(value);
+			return value;
+		}
+		if (typeof value === 'boolean') return value ? 1 : 0;
+		// mysql2 would expand an object into `key = value` pairs: JSON is what a column can hold.
+		if (isPlainObject(value) || Array.isArray(value)) return JSON.stringify(value);
+		return value;
+	}
+
+	/** One transaction on one pooled connection; anything short of COMMIT rolls back. */
+	private async transaction<T>(work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+		const connection = await this.pool.getConnection();
+		let committed = false;
+		try {
+			await connection.beginTransaction();
+			const result = await work(connection);
+			await connection.commit();
+			committed = true;
+			return result;
+		} finally {
+			const rolledBack = committed || (await connection.rollback().then(() => true, () => false));
+			// A connection whose rollback failed is in an unknown state: destroy it rather than pool it.
+			if (rolledBack) connection.release();
+			else connection.destroy();
+		}
+	}
+
+	/** The server's AUTO_INCREMENT step (1 unless replication spreads ids), asked once per transport. */
+	private async autoIncrementStep(): Promise<number> {
+		if (this.increment === undefined) {
+			const [rows] = await this.pool.query<RowDataPacket[]>('SELECT @@auto_increment_increment AS step');
+			this.increment = Number(rows[0].step) || 1;
+		}
+		return this.increment;
+	}
+
+	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
+		const columns = await this.describe(spec);
+		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
+		const statements: Array<{ sql: string; params: unknown[]; group: number; ids: string[] | null; rows: number }> = [];
+		plan.groups.forEach((group, g) => {
+			const withId = group.records[0].id !== null;
+			const cols = withId ? [spec.idColumn, ...group.columns] : group.columns;
+			for (const chunk of chunkBySize(group.records, cols.length)) {
+				// `VALUES ?` with an array of rows: mysql2 escapes each value into `(…), (…)`.
+				const tuples = chunk.map((record) => {
+					const row = group.columns.map((c) => this.value(columns.get(c), record.values[c]));
+					return withId ? [record.id, ...row] : row;
+				});
+				const head = `INSERT INTO ${tableName(spec)} (${cols.map(quote).join(', ')}) VALUES ?`;
+				const set = (group.columns.length ? group.columns : [spec.idColumn]).map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ');
+				statements.push({
+					sql: withId ? `${head} ON DUPLICATE KEY UPDATE ${set}` : head,
+					params: [tuples],
+					group: g,
+					ids: withId ? chunk.map((r) => r.id as string) : null,
+					rows: chunk.length,
+				});
+			}
+		});
+		const rowIds: string[][] = plan.groups.map(() => []);
+		const run = async (query: (sql: string, params: unknown[]) => Promise<ResultSetHeader>) => {
+			for (const statement of statements) {
+				const result = await query(statement.sql, statement.params);
+				if (statement.ids) {
+					rowIds[statement.group].push(...statement.ids);
+					continue;
+				}
+				if (!result.insertId) {
+					throw new SqlConfigError(`table "${spec.table}" makes no AUTO_INCREMENT ids: give each new record its id ("${spec.idColumn}")`);
+				}
+				const step = await this.autoIncrementStep();
+				for (let k = 0; k < statement.rows; k++) rowIds[statement.group].push(String(BigInt(result.insertId) + BigInt(k * step)));
+			}
+		};
+		await asBatch(spec, 'Upsert', records.length, async () => {
+			// One statement is atomic on its own: no BEGIN / COMMIT, one round trip for the batch.
+			if (statements.length === 1 && (statements[0].ids || this.increment !== undefined)) {
+				await run(async (sql, params) => (await this.pool.query<ResultSetHeader>(sql, params))[0]);
+			} else {
+				await this.transaction((connection) => run(async (sql, params) => (await connection.query<ResultSetHeader>(sql, params))[0]));
+			}
+		});
+		return plan.slots.map((slot) => rowIds[slot.group][slot.row]);
+	}
+
+	async delete(spec: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions): Promise<void> {
+		await this.describe(spec);
+		if (mode === 'soft' && !spec.softDelete) throw new SqlConfigError(`table "${spec.table}": soft delete needs a soft-delete column`);
+		const statements = chunkRows(ids, 1, 10_000).map((chunk) => {
+			if (mode === 'hard') return { sql: `DELETE FROM ${tableName(spec)} WHERE ${quote(spec.idColumn)} IN (?)`, params: [chunk] as unknown[] };
+			const soft = spec.softDelete!;
+			const sets = [`${quote(soft.column)} = ?`];
+			const params: unknown[] = [soft.kind === 'boolean' ? 1 : toSqlUtc(options.now)];
+			if (options.touchUpdatedAt) {
+				sets.push(`${quote(spec.updatedAtColumn)} = ?`);
+				params.push(toSqlUtc(options.now));
+			}
+			if (spec.actorColumn && options.actor) {
+				sets.push(`${quote(spec.actorColumn)} = ?`);
+				params.push(options.actor);
+			}
+			return { sql: `UPDATE ${tableName(spec)} SET ${sets.join(', ')} WHERE ${quote(spec.idColumn)} IN (?)`, params: [...params, chunk] };
+		});
+		await asBatch(spec, 'Delete', ids.length, async () => {
+			if (statements.length === 1) {
+				await this.pool.query(statements[0].sql, statements[0].params);
+				return;
+			}
+			await this.transaction(async (connection) => {
+				for (const statement of statements) await connection.query(statement.sql, statement.params);
+			});
+		});
+	}
+}

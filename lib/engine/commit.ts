@@ -1,0 +1,223 @@
+/**
+ * The Store node's Commit: after the targets were written, pair each write result with the change the
+ * Resolver planned (by run, entity, key and system, so order and missing items do not matter) and store
+ * what is now true: links with their new external ids, base snapshots, written hashes, the audit, the
+ * run's metrics; and move the cursors once every planned write of the run has succeeded.
+ */
+import { SyncItemError } from '../item';
+import { canonicalHash } from './hash';
+import { advanceRunCursors } from './resolve';
+import type { NewConflict, Store } from './store/store';
+import type { AuditEntry, Link, LinkTombstone, PlannedChange } from './store/types';
+
+export interface CommitOptions {
+	sync: string;
+	/** The run whose planned changes these results belong to. */
+	runId: string;
+}
+
+/**
+ * One write result: the change as the connector wrote it (a SyncItem with `key` and the target's `id`,
+ * in any shape), or the same fields with `error` when the write failed.
+ */
+export interface WriteResult {
+	entity: string;
+	system: string;
+	key: string;
+	id: string | number | null;
+	op?: 'upsert' | 'delete';
+	data?: Record<string, unknown>;
+	/**
+	 * The target's own time of the write, when the connector returns it: the target's echo of an older
+	 * write that arrives after this one is then recognised as stale.
+	 */
+	changedAt?: string;
+	actor?: string;
+	error?: string;
+}
+
+export interface CommitResult {
+	committed: number;
+	failed: number;
+	/** Results that matched no planned change of this run (already committed, another run, or repeated). */
+	unmatched: Array<{ index: number; reason: string }>;
+	/** Cursors moved forward by this commit. */
+	cursors: Array<{ system: string; entity: string; ts: string; id: string }>;
+	/** Planned changes of this run still without a successful result (the cursors wait for them). */
+	waiting: number;
+}
+
+function checkResult(result: unknown, index: number): WriteResult {
+	const r = result as Record<string, unknown>;
+	const where = () => {
+		const parts = [r.entity, r.system, r.key].filter((p) => typeof p === 'string');
+		return `result ${index}${parts.length ? ` (${parts.join(' / ')})` : ''}`;
+	};
+	const fail = (field: string, what: string): never => {
+		throw new SyncItemError(`${where()}: field "${field}" ${what}, got ${JSON.stringify(r?.[field]) ?? 'nothing'}`, index, field);
+	};
+	if (typeof r !== 'object' || r === null) throw new SyncItemError(`result ${index} must be the item a connector wrote`, index, '(item)');
+	for (const field of ['entity', 'system', 'key']) if (typeof r[field] !== 'string' || r[field] === '') fail(field, 'must be a non-empty text (the change as the Resolver planned it)');
+	if (r.error !== undefined && r.error !== null && typeof r.error !== 'string') fail('error', 'must be the error message');
+	if (r.op !== undefined && r.op !== 'upsert' && r.op !== 'delete') fail('op', 'must be "upsert" or "delete"');
+	if (r.changedAt !== undefined && r.changedAt !== null && (typeof r.changedAt !== 'string' || Number.isNaN(Date.parse(r.changedAt)))) {
+		fail('changedAt', 'must be an ISO 8601 date-time');
+	}
+	if (r.data !== undefined && (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data))) fail('data', 'must be an object');
+	return r as unknown as WriteResult;
+}
+
+function later(a: string | null, b: string | null): string | null {
+	if (a === null) return b;
+	if (b === null) return a;
+	return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+/** Stores the outcome of the writes of one run (or part of it). One store transaction. */
+export async function commit(store: Store, options: CommitOptions, results: WriteResult[]): Promise<CommitResult> {
+	if (typeof options.sync !== 'string' || options.sync === '') throw new Error('Commit options: "sync" must be a non-empty text');
+	if (typeof options.runId !== 'string' || options.runId === '') throw new Error('Commit options: "runId" must be a non-empty text');
+	const checked = results.map(checkResult);
+	checked.forEach((r, i) => {
+		const failed = typeof r.error === 'string' && r.error !== '';
+		if (!failed && r.op !== 'delete' && (r.id === null || r.id === undefined || String(r.id) === '')) {
+			throw new SyncItemError(`result ${i} (${r.entity} / ${r.system} / ${r.key}): field "id" must be the id the target gave the record`, i, 'id');
+		}
+	});
+	return store.transaction(async (tx) => {
+		const refs = checked.map((r) => ({ entity: r.entity, key: r.key, system: r.system }));
+		const planned = new Map<string, PlannedChange>();
+		for (const p of await tx.plannedChanges(options.runId, refs)) planned.set(`${p.entity}\u0000${p.key}\u0000${p.system}`, p);
+		const entities = [...new Set(checked.map((r) => r.entity))];
+		const links = new Map<string, Link>();
+		const byExternal = new Map<string, Link>();
+		for (const entity of entities) {
+			const mine = checked.filter((r) => r.entity === entity);
+			for (const l of await tx.linksByKey(entity, [...new Set(mine.map((r) => r.key))])) links.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
+			const ids = mine.filter((r) => r.id !== null && r.id !== undefined).map((r) => ({ system: r.system, id: String(r.id) }));
+			for (const l of await tx.linksByExternalId(entity, ids)) byExternal.set(`${l.entity}\u0000${l.system}\u0000${l.externalId}`, l);
+		}
+
+		const result: CommitResult = { committed: 0, failed: 0, unmatched: [], cursors: [], waiting: 0 };
+		const done = new Set<string>();
+		const saveLinks = new Map<string, Link>();
+		const dropLinks = new Map<string, Array<{ key: string; system: string }>>();
+		const succeeded: Array<{ entity: string; key: string; system: string }> = [];
+		const failed: Array<{ entity: string; key: string; system: string }> = [];
+		const audit: AuditEntry[] = [];
+		const tombstones: LinkTombstone[] = [];
+		const conflicts: NewConflict[] = [];
+		const perTarget = new Map<string, { sync: string; system: string; entity: string; runId: string; written: number; failed: number }>();
+		const count = (r: WriteResult, ok: boolean) => {
+			const k = `${r.system}\u0000${r.entity}`;
+			const row = perTarget.get(k) ?? { sync: options.sync, system: r.system, entity: r.entity, runId: options.runId, written: 0, failed: 0 };
+			if (ok) row.written++;
+			else row.failed++;
+			perTarget.set(k, row);
+		};
+		const entry = (r: WriteResult, e: Pick<AuditEntry, 'action' | 'outcome'> & Partial<AuditEntry>): AuditEntry => ({
+			at: tx.now,
+			runId: options.runId,
+			sync: options.sync,
+			entity: r.entity,
+			key: r.key,
+			system: r.system,
+			externalId: r.id === null || r.id === undefined ? null : String(r.id),
+			before: null,
+			after: null,
+			actor: r.actor ?? null,
+			error: null,
+			...e,
+		});
+		const fail = (r: WriteResult, ref: { entity: string; key: string; system: string }, message: string) => {
+			failed.push(ref);
+			result.failed++;
+			count(r, false);
+			audit.push(entry(r, { action: 'write', outcome: 'failed', error: message }));
+		};
+
+		checked.forEach((r, index) => {
+			const ref = { entity: r.entity, key: r.key, system: r.system };
+			const k = `${r.entity}\u0000${r.key}\u0000${r.system}`;
+			const plan = planned.get(k);
+			if (done.has(k)) {
+				result.unmatched.push({ index, reason: `a result for ${r.system} / ${r.key} came twice in this commit` });
+				return;
+			}
+			if (!plan) {
+				result.unmatched.push({ index, reason: `no change to ${r.system} for golden record ${r.key} is planned in run ${options.runId}` });
+				return;
+			}
+			if (r.op !== undefined && r.op !== plan.op) {
+				result.unmatched.push({ index, reason: `the run planned ${plan.op} for ${r.system} / ${r.key}, the result says ${r.op}` });
+				return;
+			}
+			done.add(k);
+			if (typeof r.error === 'string' && r.error !== '') return fail(r, ref, r.error);
+			const current = links.get(k) ?? null;
+			if (plan.op === 'delete') {
+				// Late deliveries of the record we deleted must not bring it back.
+				if (current) tombstones.push({ entity: r.entity, system: r.system, externalId: current.externalId, key: r.key, deletedAt: null });
+				const list = dropLinks.get(r.entity) ?? [];
+				list.push({ key: r.key, system: r.system });
+				dropLinks.set(r.entity, list);
+				succeeded.push(ref);
+				result.committed++;
+				count(r, true);
+				audit.push(entry(r, { action: 'delete', outcome: 'ok', externalId: current?.externalId ?? null, before: current?.base ?? null }));
+				return;
+			}
+			const id = String(r.id);
+			const other = byExternal.get(`${r.entity}\u0000${r.system}\u0000${id}`);
+			if (other && other.key !== r.key) {
+				conflicts.push({
+					sync: options.sync,
+					runId: options.runId,
+					entity: r.entity,
+					key: r.key,
+					system: r.system,
+					externalId: id,
+					kind: 'duplicate-link',
+					status: 'open',
+					fields: [],
+					competing: [
+						{ role: 'golden', system: r.system, value: { key: other.key, data: other.base } },
+						{ role: 'incoming', system: r.system, value: { key: r.key, data: plan.data } },
+					],
+					item: { entity: r.entity, system: r.system, id, op: 'upsert', shape: 'canonical', data: plan.data, key: r.key, trace: { runId: options.runId, origin: r.system, hops: 0, sync: options.sync } },
+					resolution: null,
+				});
+				return fail(r, ref, `${r.system} record ${id} is already linked to golden record ${other.key}`);
+			}
+			const link: Link = {
+				entity: r.entity,
+				key: r.key,
+				system: r.system,
+				externalId: id,
+				base: plan.data,
+				writtenHash: canonicalHash(r.data ?? plan.data),
+				writtenAt: tx.now,
+				sourceAt: later(current?.sourceAt ?? null, r.changedAt ?? null),
+			};
+			saveLinks.set(k, link);
+			byExternal.set(`${r.entity}\u0000${r.system}\u0000${id}`, link);
+			succeeded.push(ref);
+			result.committed++;
+			count(r, true);
+			audit.push(entry(r, { action: current ? 'update' : 'create', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
+		});
+
+		for (const [entity, list] of dropLinks) await tx.deleteLinks(entity, list);
+		await tx.saveTombstones(tombstones);
+		await tx.saveLinks([...saveLinks.values()]);
+		await tx.deletePlanned(options.runId, succeeded);
+		await tx.markPlannedFailed(options.runId, failed);
+		await tx.insertConflicts(conflicts);
+		await tx.insertAudit(audit);
+		await tx.recordWrites([...perTarget.values()]);
+		await tx.addRunMetrics(options.runId, options.sync, { written: result.committed, failed: result.failed }, true);
+		result.waiting = await tx.countPlanned(options.runId);
+		if (result.waiting === 0) result.cursors = await advanceRunCursors(tx, options.runId);
+		return result;
+	});
+}

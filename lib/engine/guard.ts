@@ -1,0 +1,155 @@
+/**
+ * The Loop Guard's engine: the cheap and wide guards in front of the Mapper (shared/DESIGN.md,
+ * "Identity, merge and echo"). Items may be in system shape here. One store transaction per batch.
+ */
+import type { SyncItem } from '../item';
+import { canonicalHash } from './hash';
+import type { Store } from './store/store';
+
+export interface RateLimit {
+	max: number;
+	windowSeconds: number;
+}
+
+export interface GuardOptions {
+	sync: string;
+	/** The actor our own writes appear as in the systems: changes made by it are our echoes. */
+	ownActor?: string;
+	/** Changes that travelled through more systems than this are stopped (default 3). */
+	maxHops?: number;
+	/** Block a change whose data hashes to exactly what Commit last wrote to that record (default on). */
+	writtenHashCheck?: boolean;
+	/** The same change delivered again within this many seconds (webhook and poll) is a duplicate; 0 = off (default 300). */
+	duplicateWindowSeconds?: number;
+	/** At most `max` changes per actor per window. */
+	actorLimit?: RateLimit;
+	/** At most `max` changes per record per window (a record flapping between values). */
+	recordLimit?: RateLimit;
+	/** Stop the whole batch when it would change more than `maxRecords`, or more than `maxShare` (0–1) of the entity's records. */
+	breaker?: { maxRecords?: number; maxShare?: number; minRecords?: number };
+}
+
+export type BlockReason = 'own-actor' | 'hop-limit' | 'written-hash' | 'duplicate-delivery' | 'actor-limit' | 'record-flood' | 'breaker';
+
+export interface GuardResult {
+	passed: Array<{ item: SyncItem; sourceIndex: number }>;
+	blocked: Array<{ item: SyncItem; sourceIndex: number; reason: BlockReason; detail: string }>;
+	breakerTripped: boolean;
+}
+
+function windowStart(now: Date, seconds: number): string {
+	const ms = seconds * 1000;
+	return new Date(Math.floor(now.getTime() / ms) * ms).toISOString();
+}
+
+function checkLimit(name: string, limit: RateLimit | undefined): void {
+	if (limit === undefined) return;
+	if (!Number.isInteger(limit.max) || limit.max < 1 || !(limit.windowSeconds > 0)) {
+		throw new Error(`Loop Guard options: "${name}" needs max (a whole number >= 1) and windowSeconds (> 0)`);
+	}
+}
+
+export async function guard(store: Store, options: GuardOptions, items: SyncItem[]): Promise<GuardResult> {
+	if (typeof options.sync !== 'string' || options.sync === '') throw new Error('Loop Guard options: "sync" must be a non-empty text');
+	checkLimit('actorLimit', options.actorLimit);
+	checkLimit('recordLimit', options.recordLimit);
+	const maxHops = options.maxHops ?? 3;
+	const window = options.duplicateWindowSeconds ?? 300;
+	return store.transaction(async (tx) => {
+		const now = new Date(tx.now);
+		const result: GuardResult = { passed: [], blocked: [], breakerTripped: false };
+		let open: Array<{ item: SyncItem; sourceIndex: number; hash: string }> = [];
+		const block = (item: SyncItem, sourceIndex: number, reason: BlockReason, detail: string) => {
+			result.blocked.push({ item, sourceIndex, reason, detail });
+		};
+
+		items.forEach((item, sourceIndex) => {
+			if (options.ownActor !== undefined && item.actor === options.ownActor) block(item, sourceIndex, 'own-actor', `made by the sync's own actor ${item.actor}`);
+			else if (item.trace.hops > maxHops) block(item, sourceIndex, 'hop-limit', `travelled ${item.trace.hops} hops, more than ${maxHops}`);
+			else open.push({ item, sourceIndex, hash: canonicalHash(item.data) });
+		});
+
+		if (options.writtenHashCheck ?? true) {
+			const next: typeof open = [];
+			for (const entity of new Set(open.map((o) => o.item.entity))) {
+				const mine = open.filter((o) => o.item.entity === entity);
+				const links = await tx.linksByExternalId(
+					entity,
+					mine.filter((o) => o.item.id !== null).map((o) => ({ system: o.item.system, id: o.item.id as string })),
+				);
+				const written = new Map(links.map((l) => [`${l.system}\u0000${l.externalId}`, l.writtenHash]));
+				for (const o of mine) {
+					const hash = written.get(`${o.item.system}\u0000${o.item.id}`);
+					if (o.item.op === 'upsert' && hash && hash === o.hash) block(o.item, o.sourceIndex, 'written-hash', 'exactly what this sync last wrote there');
+					else next.push(o);
+				}
+			}
+			open = next.sort((a, b) => a.sourceIndex - b.sourceIndex);
+		}
+
+		if (window > 0 && open.length) {
+			const deliveryHash = (o: (typeof open)[number]) =>
+				canonicalHash({ entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash });
+			const seen = await tx.seenDeliveries(open.map(deliveryHash), new Date(now.getTime() - window * 1000).toISOString());
+			const inBatch = new Set<string>();
+			const next: typeof open = [];
+			for (const o of open) {
+				const h = deliveryHash(o);
+				if (seen.has(h) || inBatch.has(h)) block(o.item, o.sourceIndex, 'duplicate-delivery', `the same change arrived within ${window} s`);
+				else next.push(o);
+				inBatch.add(h);
+			}
+			open = next;
+		}
+
+		const limit = async (scope: string, rate: RateLimit | undefined, nameOf: (item: SyncItem) => string | undefined, reason: BlockReason) => {
+			if (!rate || !open.length) return;
+			const start = windowStart(now, rate.windowSeconds);
+			const names = open.map((o) => nameOf(o.item));
+			const perName = new Map<string, number>();
+			for (const n of names) if (n !== undefined) perName.set(n, (perName.get(n) ?? 0) + 1);
+			const list = [...perName.entries()];
+			const totals = await tx.bumpCounters(list.map(([name, by]) => ({ scope: `${options.sync}:${scope}`, name, windowStart: start, by })));
+			const before = new Map(list.map(([name, by], i) => [name, totals[i] - by]));
+			const next: typeof open = [];
+			open.forEach((o, i) => {
+				const name = names[i];
+				if (name === undefined) {
+					next.push(o);
+					return;
+				}
+				const position = (before.get(name) ?? 0) + 1;
+				before.set(name, position);
+				if (position > rate.max) block(o.item, o.sourceIndex, reason, `${name}: more than ${rate.max} changes in ${rate.windowSeconds} s`);
+				else next.push(o);
+			});
+			open = next;
+		};
+		await limit('actor', options.actorLimit, (item) => item.actor, 'actor-limit');
+		await limit('record', options.recordLimit, (item) => `${item.entity}/${item.system}/${item.id}`, 'record-flood');
+
+		const breaker = options.breaker;
+		if (breaker && open.length) {
+			let tripped = breaker.maxRecords !== undefined && open.length > breaker.maxRecords;
+			let detail = `${open.length} changes in one run, more than ${breaker.maxRecords}`;
+			if (!tripped && breaker.maxShare !== undefined) {
+				for (const entity of new Set(open.map((o) => o.item.entity))) {
+					const count = open.filter((o) => o.item.entity === entity).length;
+					const total = await tx.countGolden(entity);
+					if (total >= (breaker.minRecords ?? 100) && count > breaker.maxShare * total) {
+						tripped = true;
+						detail = `${count} of ${total} ${entity} records in one run, more than ${Math.round(breaker.maxShare * 100)} %`;
+					}
+				}
+			}
+			if (tripped) {
+				result.breakerTripped = true;
+				for (const o of open) block(o.item, o.sourceIndex, 'breaker', detail);
+				open = [];
+			}
+		}
+		result.passed = open.map((o) => ({ item: o.item, sourceIndex: o.sourceIndex }));
+		result.blocked.sort((a, b) => a.sourceIndex - b.sourceIndex);
+		return result;
+	});
+}

@@ -1,0 +1,21 @@
+/**
+ * The sync engine: plain TypeScript over the sync store, no n8n imports. The DataSync nodes are thin
+ * shells over these entry points (see README.md here).
+ */
+export { closeAllStores, openStore, storeConfigFromCredentials, Store, StoreConfigError, StoreVersionError, compareCursors } from './store';
+export type { StoreConfig } from './store';
+export type * from './store/types';
+export type { AuditQuery, ConflictQuery, PurgeResult } from './store/store';
+export { canonicalHash, canonicalJson, canonicalValue, isEmptyValue, sameValue } from './hash';
+export { mergeRecord, isEcho, settle } from './merge';
+export type { EmptyValueRule, FieldConflict, MergePolicy } from './merge';
+export { resolve } from './resolve';
+export type { DeletePolicy, ResolveOptions, ResolveResult, ResolvedChange, ResolvedConflict, SkippedItem, SkipReason } from './resolve';
+export { commit } from './commit';
+export type { CommitOptions, CommitResult, WriteResult } from './commit';
+export { resolveConflict } from './conflicts';
+export type { ConflictChoice, ReviewOptions, ReviewResult } from './conflicts';
+export { guard } from './guard';
+export type { BlockReason, GuardOptions, GuardResult, RateLimit } from './guard';
+export { status } from './status';
+export type { SyncOverview } from './status';

@@ -1,0 +1,821 @@
+/**
+ * The sync store: every read and write the engine makes, each one statement per batch whatever the
+ * batch's size (a JSON array in one parameter), the same SQL on SQLite and Postgres.
+ */
+import type { SyncCursor, SyncItem } from '../../item';
+import type { Driver, Sql, SqlValue } from './driver';
+import type {
+	AuditEntry,
+	CanonicalData,
+	CompetingValue,
+	ConflictKind,
+	ConflictRecord,
+	GoldenRecord,
+	Link,
+	LinkTombstone,
+	PlannedChange,
+	RunMetrics,
+	RunRecord,
+	SyncStatus,
+} from './types';
+
+const json = (value: unknown): string => JSON.stringify(value);
+const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
+const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : parse<T>(text));
+const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function goldenFromRow(r: Record<string, unknown>): GoldenRecord {
+	return {
+		entity: String(r.entity),
+		key: String(r.key),
+		data: parse(r.data),
+		fields: parse(r.fields),
+		version: Number(r.version),
+		deleted: Number(r.deleted) === 1,
+		updatedAt: String(r.updated_at),
+	};
+}
+
+function linkFromRow(r: Record<string, unknown>): Link {
+	return {
+		entity: String(r.entity),
+		key: String(r.key),
+		system: String(r.system),
+		externalId: String(r.external_id),
+		base: parse(r.base),
+		writtenHash: str(r.written_hash),
+		writtenAt: str(r.written_at),
+		sourceAt: str(r.source_at),
+	};
+}
+
+function conflictFromRow(r: Record<string, unknown>): ConflictRecord {
+	return {
+		id: Number(r.id),
+		sync: str(r.sync),
+		runId: str(r.run_id),
+		entity: String(r.entity),
+		key: str(r.key),
+		system: String(r.system),
+		externalId: str(r.external_id),
+		kind: String(r.kind) as ConflictKind,
+		status: String(r.status) as ConflictRecord['status'],
+		fields: parse(r.fields),
+		competing: parse(r.competing),
+		item: parse(r.item),
+		createdAt: String(r.created_at),
+		resolvedAt: str(r.resolved_at),
+		resolution: parseOrNull(r.resolution),
+	};
+}
+
+function auditFromRow(r: Record<string, unknown>): AuditEntry {
+	return {
+		id: Number(r.id),
+		at: String(r.at),
+		runId: str(r.run_id),
+		sync: str(r.sync),
+		entity: String(r.entity),
+		key: str(r.key),
+		system: str(r.system),
+		externalId: str(r.external_id),
+		action: String(r.action) as AuditEntry['action'],
+		before: parseOrNull(r.before),
+		after: parseOrNull(r.after),
+		actor: str(r.actor),
+		outcome: String(r.outcome) as AuditEntry['outcome'],
+		error: str(r.error),
+	};
+}
+
+export const EMPTY_METRICS: RunMetrics = {
+	received: 0,
+	created: 0,
+	updated: 0,
+	deleted: 0,
+	skipped: 0,
+	conflicts: 0,
+	planned: 0,
+	written: 0,
+	failed: 0,
+};
+
+export interface NewConflict {
+	sync: string | null;
+	runId: string | null;
+	entity: string;
+	key: string | null;
+	system: string;
+	externalId: string | null;
+	kind: ConflictKind;
+	status: 'open' | 'resolved';
+	fields: string[];
+	competing: CompetingValue[];
+	item: SyncItem;
+	resolution: unknown;
+}
+
+/** The store's statements inside one transaction. The engine composes its batch operations from these. */
+export class StoreTx {
+	constructor(
+		readonly sql: Sql,
+		readonly now: string,
+	) {}
+
+	private rows(columns: Record<string, 'text' | 'int'>, alias = 'r') {
+		return this.sql.rows(columns, alias);
+	}
+
+	async linksByExternalId(entity: string, refs: Array<{ system: string; id: string }>): Promise<Link[]> {
+		if (!refs.length) return [];
+		const rows = await this.sql.all(
+			`SELECT l.* FROM ${this.rows({ system: 'text', id: 'text' })}
+			JOIN link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`,
+			[json(refs), entity],
+		);
+		return rows.map(linkFromRow);
+	}
+
+	async linksByKey(entity: string, keys: string[]): Promise<Link[]> {
+		if (!keys.length) return [];
+		const rows = await this.sql.all(
+			`SELECT l.* FROM ${this.rows({ key: 'text' })} JOIN link l ON l.entity = ? AND l.key = r.key ORDER BY l.key, l.system`,
+			[json(keys.map((key) => ({ key }))), entity],
+		);
+		return rows.map(linkFromRow);
+	}
+
+	async goldenByKey(entity: string, keys: string[]): Promise<GoldenRecord[]> {
+		if (!keys.length) return [];
+		const rows = await this.sql.all(
+			`SELECT g.* FROM ${this.rows({ key: 'text' })} JOIN golden_record g ON g.entity = ? AND g.key = r.key`,
+			[json(keys.map((key) => ({ key }))), entity],
+		);
+		return rows.map(goldenFromRow);
+	}
+
+	/** Golden records (not deleted) whose match value equals one of `values`. */
+	async matchValues(entity: string, values: Array<{ field: string; value: string }>): Promise<Array<{ field: string; value: string; key: string }>> {
+		if (!values.length) return [];
+		const rows = await this.sql.all(
+			`SELECT m.field, m.value, m.key FROM ${this.rows({ field: 'text', value: 'text' })}
+			JOIN match_value m ON m.entity = ? AND m.field = r.field AND m.value = r.value`,
+			[json(values), entity],
+		);
+		return rows.map((r) => ({ field: String(r.field), value: String(r.value), key: String(r.key) }));
+	}
+
+	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>): Promise<void> {
+		if (!records.length) return;
+		const entity = records[0].entity;
+		await this.sql.run(
+			`INSERT INTO golden_record (entity, key, data, fields, version, deleted, updated_at)
+			SELECT r.entity, r.key, r.data, r.fields, r.version, r.deleted, r.updated_at
+			FROM ${this.rows({ entity: 'text', key: 'text', data: 'text', fields: 'text', version: 'int', deleted: 'int', updated_at: 'text' })}
+			WHERE true
+			ON CONFLICT (entity, key) DO UPDATE SET data = excluded.data, fields = excluded.fields,
+				version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+			[
+				json(
+					records.map((g) => ({
+						entity: g.entity,
+						key: g.key,
+						data: json(g.data),
+						fields: json(g.fields),
+						version: g.version,
+						deleted: g.deleted ? 1 : 0,
+						updated_at: g.updatedAt,
+					})),
+				),
+			],
+		);
+		const keys = json(records.map((g) => ({ key: g.key })));
+		await this.sql.run(
+			`DELETE FROM match_value WHERE entity = ? AND key IN (SELECT r.key FROM ${this.rows({ key: 'text' })})`,
+			[entity, keys],
+		);
+		if (matchValues.length) {
+			await this.sql.run(
+				`INSERT INTO match_value (entity, field, value, key)
+				SELECT ?, r.field, r.value, r.key FROM ${this.rows({ field: 'text', value: 'text', key: 'text' })}
+				WHERE true ON CONFLICT DO NOTHING`,
+				[entity, json(matchValues)],
+			);
+		}
+	}
+
+	async saveLinks(links: Link[]): Promise<void> {
+		if (!links.length) return;
+		await this.sql.run(
+			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, updated_at)
+			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, ?
+			FROM ${this.rows({ entity: 'text', key: 'text', system: 'text', external_id: 'text', base: 'text', written_hash: 'text', written_at: 'text', source_at: 'text' })}
+			WHERE true
+			ON CONFLICT (entity, key, system) DO UPDATE SET external_id = excluded.external_id, base = excluded.base,
+				written_hash = excluded.written_hash, written_at = excluded.written_at, source_at = excluded.source_at,
+				updated_at = excluded.updated_at`,
+			[
+				this.now,
+				json(
+					links.map((l) => ({
+						entity: l.entity,
+						key: l.key,
+						system: l.system,
+						external_id: l.externalId,
+						base: json(l.base),
+						written_hash: l.writtenHash,
+						written_at: l.writtenAt,
+						source_at: l.sourceAt,
+					})),
+				),
+			],
+		);
+	}
+
+	async deleteLinks(entity: string, refs: Array<{ key: string; system: string }>): Promise<void> {
+		if (!refs.length) return;
+		await this.sql.run(
+			`DELETE FROM link WHERE entity = ? AND EXISTS (SELECT 1 FROM ${this.rows({ key: 'text', system: 'text' })}
+			WHERE r.key = link.key AND r.system = link.system)`,
+			[entity, json(refs)],
+		);
+	}
+
+	async saveTombstones(tombstones: LinkTombstone[]): Promise<void> {
+		if (!tombstones.length) return;
+		await this.sql.run(
+			`INSERT INTO link_tombstone (entity, system, external_id, key, deleted_at, created_at)
+			SELECT r.entity, r.system, r.external_id, r.key, r.deleted_at, ?
+			FROM ${this.rows({ entity: 'text', system: 'text', external_id: 'text', key: 'text', deleted_at: 'text' })}
+			WHERE true
+			ON CONFLICT (entity, system, external_id) DO UPDATE SET key = excluded.key, deleted_at = excluded.deleted_at`,
+			[
+				this.now,
+				json(tombstones.map((t) => ({ entity: t.entity, system: t.system, external_id: t.externalId, key: t.key, deleted_at: t.deletedAt }))),
+			],
+		);
+	}
+
+	async tombstones(entity: string, refs: Array<{ system: string; id: string }>): Promise<LinkTombstone[]> {
+		if (!refs.length) return [];
+		const rows = await this.sql.all(
+			`SELECT t.* FROM ${this.rows({ system: 'text', id: 'text' })}
+			JOIN link_tombstone t ON t.entity = ? AND t.system = r.system AND t.external_id = r.id`,
+			[json(refs), entity],
+		);
+		return rows.map((r) => ({
+			entity: String(r.entity),
+			system: String(r.system),
+			externalId: String(r.external_id),
+			key: String(r.key),
+			deletedAt: str(r.deleted_at),
+		}));
+	}
+
+	async insertAudit(entries: AuditEntry[]): Promise<void> {
+		if (!entries.length) return;
+		await this.sql.run(
+			`INSERT INTO audit (at, run_id, sync, entity, key, system, external_id, action, before, after, actor, outcome, error)
+			SELECT r.at, r.run_id, r.sync, r.entity, r.key, r.system, r.external_id, r.action, r.before, r.after, r.actor,
+				r.outcome, r.error
+			FROM ${this.rows({
+				at: 'text',
+				run_id: 'text',
+				sync: 'text',
+				entity: 'text',
+				key: 'text',
+				system: 'text',
+				external_id: 'text',
+				action: 'text',
+				before: 'text',
+				after: 'text',
+				actor: 'text',
+				outcome: 'text',
+				error: 'text',
+			})}`,
+			[
+				json(
+					entries.map((e) => ({
+						at: e.at,
+						run_id: e.runId,
+						sync: e.sync,
+						entity: e.entity,
+						key: e.key,
+						system: e.system,
+						external_id: e.externalId,
+						action: e.action,
+						before: e.before === null ? null : json(e.before),
+						after: e.after === null ? null : json(e.after),
+						actor: e.actor,
+						outcome: e.outcome,
+						error: e.error,
+					})),
+				),
+			],
+		);
+	}
+
+	async insertConflicts(conflicts: NewConflict[]): Promise<void> {
+		if (!conflicts.length) return;
+		await this.sql.run(
+			`INSERT INTO conflict (sync, run_id, entity, key, system, external_id, kind, status, fields, competing, item,
+				created_at, resolved_at, resolution)
+			SELECT r.sync, r.run_id, r.entity, r.key, r.system, r.external_id, r.kind, r.status, r.fields, r.competing, r.item,
+				?, r.resolved_at, r.resolution
+			FROM ${this.rows({
+				sync: 'text',
+				run_id: 'text',
+				entity: 'text',
+				key: 'text',
+				system: 'text',
+				external_id: 'text',
+				kind: 'text',
+				status: 'text',
+				fields: 'text',
+				competing: 'text',
+				item: 'text',
+				resolved_at: 'text',
+				resolution: 'text',
+			})}`,
+			[
+				this.now,
+				json(
+					conflicts.map((c) => ({
+						sync: c.sync,
+						run_id: c.runId,
+						entity: c.entity,
+						key: c.key,
+						system: c.system,
+						external_id: c.externalId,
+						kind: c.kind,
+						status: c.status,
+						fields: json(c.fields),
+						competing: json(c.competing),
+						item: json(c.item),
+						resolved_at: c.status === 'resolved' ? this.now : null,
+						resolution: c.resolution === undefined ? null : json(c.resolution),
+					})),
+				),
+			],
+		);
+	}
+
+	async openConflictsByKey(entity: string, keys: string[]): Promise<ConflictRecord[]> {
+		if (!keys.length) return [];
+		const rows = await this.sql.all(
+			`SELECT c.* FROM ${this.rows({ key: 'text' })}
+			JOIN conflict c ON c.entity = ? AND c.key = r.key AND c.status = 'open' ORDER BY c.id`,
+			[json(keys.map((key) => ({ key }))), entity],
+		);
+		return rows.map(conflictFromRow);
+	}
+
+	async conflictById(id: number): Promise<ConflictRecord | null> {
+		const rows = await this.sql.all(`SELECT * FROM conflict WHERE id = ?`, [id]);
+		return rows.length ? conflictFromRow(rows[0]) : null;
+	}
+
+	async markConflictResolved(id: number, resolution: unknown): Promise<void> {
+		await this.sql.run(`UPDATE conflict SET status = 'resolved', resolved_at = ?, resolution = ? WHERE id = ?`, [
+			this.now,
+			json(resolution),
+			id,
+		]);
+	}
+
+	async savePlanned(changes: PlannedChange[]): Promise<void> {
+		if (!changes.length) return;
+		await this.sql.run(
+			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at)
+			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at
+			FROM ${this.rows({ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'text', status: 'text', created_at: 'text' })}
+			WHERE true
+			ON CONFLICT (run_id, entity, key, system) DO UPDATE SET op = excluded.op, data = excluded.data,
+				status = excluded.status, created_at = excluded.created_at`,
+			[
+				json(
+					changes.map((c) => ({
+						run_id: c.runId,
+						entity: c.entity,
+						key: c.key,
+						system: c.system,
+						op: c.op,
+						data: json(c.data),
+						status: c.status,
+						created_at: c.createdAt,
+					})),
+				),
+			],
+		);
+	}
+
+	async plannedChanges(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<PlannedChange[]> {
+		if (!refs.length) return [];
+		const rows = await this.sql.all(
+			`SELECT p.* FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+			JOIN planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
+			[json(refs), runId],
+		);
+		return rows.map((r) => ({
+			runId: String(r.run_id),
+			entity: String(r.entity),
+			key: String(r.key),
+			system: String(r.system),
+			op: String(r.op) as PlannedChange['op'],
+			data: parse(r.data),
+			status: String(r.status) as PlannedChange['status'],
+			createdAt: String(r.created_at),
+		}));
+	}
+
+	async deletePlanned(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {
+		if (!refs.length) return;
+		await this.sql.run(
+			`DELETE FROM planned_change WHERE run_id = ? AND EXISTS (SELECT 1 FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+			WHERE r.entity = planned_change.entity AND r.key = planned_change.key AND r.system = planned_change.system)`,
+			[runId, json(refs)],
+		);
+	}
+
+	async markPlannedFailed(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {
+		if (!refs.length) return;
+		await this.sql.run(
+			`UPDATE planned_change SET status = 'failed' WHERE run_id = ? AND EXISTS (SELECT 1 FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+			WHERE r.entity = planned_change.entity AND r.key = planned_change.key AND r.system = planned_change.system)`,
+			[runId, json(refs)],
+		);
+	}
+
+	async countPlanned(runId: string): Promise<number> {
+		const rows = await this.sql.all(`SELECT count(*) AS n FROM planned_change WHERE run_id = ?`, [runId]);
+		return Number(rows[0].n);
+	}
+
+	/** Remembers the furthest source position a run has read; Commit moves it to the cursor. */
+	async saveRunCursors(runId: string, cursors: Array<{ sync: string; system: string; entity: string; cursor: SyncCursor }>): Promise<void> {
+		if (!cursors.length) return;
+		const existing = await this.runCursors(runId);
+		const merged = new Map<string, { sync: string; system: string; entity: string; cursor: SyncCursor }>();
+		for (const c of [...existing, ...cursors]) {
+			const k = `${c.sync}\u0000${c.system}\u0000${c.entity}`;
+			const prior = merged.get(k);
+			if (!prior || compareCursors(c.cursor, prior.cursor) > 0) merged.set(k, c);
+		}
+		await this.sql.run(
+			`INSERT INTO run_cursor (run_id, sync, system, entity, ts, id)
+			SELECT ?, r.sync, r.system, r.entity, r.ts, r.id FROM ${this.rows({ sync: 'text', system: 'text', entity: 'text', ts: 'text', id: 'text' })}
+			WHERE true
+			ON CONFLICT (run_id, sync, system, entity) DO UPDATE SET ts = excluded.ts, id = excluded.id`,
+			[runId, json([...merged.values()].map((c) => ({ sync: c.sync, system: c.system, entity: c.entity, ts: c.cursor.ts, id: c.cursor.id })))],
+		);
+	}
+
+	async runCursors(runId: string): Promise<Array<{ sync: string; system: string; entity: string; cursor: SyncCursor }>> {
+		const rows = await this.sql.all(`SELECT * FROM run_cursor WHERE run_id = ?`, [runId]);
+		return rows.map((r) => ({ sync: String(r.sync), system: String(r.system), entity: String(r.entity), cursor: { ts: String(r.ts), id: String(r.id) } }));
+	}
+
+	async deleteRunCursors(runId: string): Promise<void> {
+		await this.sql.run(`DELETE FROM run_cursor WHERE run_id = ?`, [runId]);
+	}
+
+	async getCursor(sync: string, system: string, entity: string): Promise<SyncCursor | null> {
+		const rows = await this.sql.all(`SELECT ts, id FROM sync_cursor WHERE sync = ? AND system = ? AND entity = ?`, [sync, system, entity]);
+		return rows.length ? { ts: String(rows[0].ts), id: String(rows[0].id) } : null;
+	}
+
+	/** Moves a cursor forward; a position behind the stored one (an older page committed late) is ignored. */
+	async advanceCursor(sync: string, system: string, entity: string, cursor: SyncCursor): Promise<boolean> {
+		const current = await this.getCursor(sync, system, entity);
+		if (current && compareCursors(cursor, current) <= 0) return false;
+		await this.setCursor(sync, system, entity, cursor);
+		return true;
+	}
+
+	async setCursor(sync: string, system: string, entity: string, cursor: SyncCursor | null): Promise<void> {
+		if (cursor === null) {
+			await this.sql.run(`DELETE FROM sync_cursor WHERE sync = ? AND system = ? AND entity = ?`, [sync, system, entity]);
+			return;
+		}
+		await this.sql.run(
+			`INSERT INTO sync_cursor (sync, system, entity, ts, id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (sync, system, entity) DO UPDATE SET ts = excluded.ts, id = excluded.id, updated_at = excluded.updated_at`,
+			[sync, system, entity, cursor.ts, cursor.id, this.now],
+		);
+	}
+
+	async getRun(runId: string): Promise<RunRecord | null> {
+		const rows = await this.sql.all(`SELECT * FROM run WHERE run_id = ?`, [runId]);
+		return rows.length ? runFromRow(rows[0]) : null;
+	}
+
+	/** Adds `delta` to a run's metrics, creating the run on first sight. */
+	async addRunMetrics(runId: string, sync: string, delta: Partial<RunMetrics>, finished: boolean): Promise<void> {
+		const run = await this.getRun(runId);
+		const metrics = { ...EMPTY_METRICS, ...(run?.metrics ?? {}) };
+		for (const [k, v] of Object.entries(delta)) metrics[k as keyof RunMetrics] += v ?? 0;
+		const errors = metrics.failed;
+		await this.sql.run(
+			`INSERT INTO run (run_id, sync, started_at, finished_at, metrics, errors) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, metrics = excluded.metrics, errors = excluded.errors`,
+			[runId, sync, run?.startedAt ?? this.now, finished ? this.now : (run?.finishedAt ?? null), json(metrics), errors],
+		);
+	}
+
+	async recordWrites(
+		rows: Array<{ sync: string; system: string; entity: string; runId: string; written: number; failed: number }>,
+	): Promise<void> {
+		if (!rows.length) return;
+		await this.sql.run(
+			`INSERT INTO sync_status (sync, system, entity, last_run_id, last_success_at, last_failure_at, written, failed)
+			SELECT r.sync, r.system, r.entity, r.run_id,
+				CASE WHEN r.written > 0 THEN ? END, CASE WHEN r.failed > 0 THEN ? END, r.written, r.failed
+			FROM ${this.rows({ sync: 'text', system: 'text', entity: 'text', run_id: 'text', written: 'int', failed: 'int' })}
+			WHERE true
+			ON CONFLICT (sync, system, entity) DO UPDATE SET last_run_id = excluded.last_run_id,
+				last_success_at = COALESCE(excluded.last_success_at, sync_status.last_success_at),
+				last_failure_at = COALESCE(excluded.last_failure_at, sync_status.last_failure_at),
+				written = sync_status.written + excluded.written, failed = sync_status.failed + excluded.failed`,
+			[this.now, this.now, json(rows.map((r) => ({ sync: r.sync, system: r.system, entity: r.entity, run_id: r.runId, written: r.written, failed: r.failed })))],
+		);
+	}
+
+	/** Adds `by` to a counter of the window starting at `windowStart`; returns the new counts in input order. */
+	async bumpCounters(counters: Array<{ scope: string; name: string; windowStart: string; by: number }>): Promise<number[]> {
+		if (!counters.length) return [];
+		const totals = new Map<string, { scope: string; name: string; windowStart: string; by: number }>();
+		for (const c of counters) {
+			const k = `${c.scope}\u0000${c.name}\u0000${c.windowStart}`;
+			const prior = totals.get(k);
+			totals.set(k, prior ? { ...prior, by: prior.by + c.by } : { ...c });
+		}
+		const list = [...totals.values()];
+		await this.sql.run(
+			`INSERT INTO counter (scope, name, window_start, count)
+			SELECT r.scope, r.name, r.window_start, r.count FROM ${this.rows({ scope: 'text', name: 'text', window_start: 'text', count: 'int' })}
+			WHERE true
+			ON CONFLICT (scope, name, window_start) DO UPDATE SET count = counter.count + excluded.count`,
+			[json(list.map((c) => ({ scope: c.scope, name: c.name, window_start: c.windowStart, count: c.by })))],
+		);
+		const rows = await this.sql.all(
+			`SELECT c.scope, c.name, c.window_start, c.count FROM ${this.rows({ scope: 'text', name: 'text', window_start: 'text' })}
+			JOIN counter c ON c.scope = r.scope AND c.name = r.name AND c.window_start = r.window_start`,
+			[json(list.map((c) => ({ scope: c.scope, name: c.name, window_start: c.windowStart })))],
+		);
+		const now = new Map(rows.map((r) => [`${r.scope}\u0000${r.name}\u0000${r.window_start}`, Number(r.count)]));
+		return counters.map((c) => now.get(`${c.scope}\u0000${c.name}\u0000${c.windowStart}`) ?? 0);
+	}
+
+	/** Records deliveries; returns the hashes that were already seen at or after `since`. */
+	async seenDeliveries(hashes: string[], since: string): Promise<Set<string>> {
+		if (!hashes.length) return new Set();
+		const list = json([...new Set(hashes)].map((hash) => ({ hash })));
+		const rows = await this.sql.all(
+			`SELECT d.hash FROM ${this.rows({ hash: 'text' })} JOIN delivery d ON d.hash = r.hash AND d.seen_at >= ?`,
+			[list, since],
+		);
+		await this.sql.run(
+			`INSERT INTO delivery (hash, seen_at) SELECT r.hash, ? FROM ${this.rows({ hash: 'text' })} WHERE true
+			ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at`,
+			[this.now, list],
+		);
+		return new Set(rows.map((r) => String(r.hash)));
+	}
+
+	async countGolden(entity: string): Promise<number> {
+		const rows = await this.sql.all(`SELECT count(*) AS n FROM golden_record WHERE entity = ? AND deleted = 0`, [entity]);
+		return Number(rows[0].n);
+	}
+}
+
+function runFromRow(r: Record<string, unknown>): RunRecord {
+	const startedAt = String(r.started_at);
+	const finishedAt = str(r.finished_at);
+	return {
+		runId: String(r.run_id),
+		sync: String(r.sync),
+		startedAt,
+		finishedAt,
+		durationMs: finishedAt ? Date.parse(finishedAt) - Date.parse(startedAt) : null,
+		metrics: { ...EMPTY_METRICS, ...parse<Partial<RunMetrics>>(r.metrics) },
+		errors: Number(r.errors),
+	};
+}
+
+/** Orders cursors by the source's timestamp, then by id, so equal timestamps are not skipped. */
+export function compareCursors(a: SyncCursor, b: SyncCursor): number {
+	const ta = Date.parse(a.ts);
+	const tb = Date.parse(b.ts);
+	if (ta !== tb) return ta < tb ? -1 : 1;
+	return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export interface AuditQuery {
+	entity?: string;
+	key?: string;
+	system?: string;
+	runId?: string;
+	since?: string;
+	limit?: number;
+}
+
+export interface ConflictQuery {
+	entity?: string;
+	status?: 'open' | 'resolved';
+	key?: string;
+	limit?: number;
+}
+
+export interface PurgeResult {
+	audit: number;
+	counters: number;
+	deliveries: number;
+	plannedChanges: number;
+	resolvedConflicts: number;
+	runs: number;
+}
+
+/** Runs older than the audit retention go, with the cursors they never got to commit. */
+async function purgeRuns(tx: StoreTx, before: string): Promise<number> {
+	await tx.sql.run(`DELETE FROM run_cursor WHERE run_id IN (SELECT run_id FROM run WHERE started_at < ?)`, [before]);
+	return tx.sql.run(`DELETE FROM run WHERE started_at < ?`, [before]);
+}
+
+/** One open store (one SQLite file or one Postgres pool), shared by every execution in the process. */
+export class Store {
+	constructor(
+		readonly driver: Driver,
+		readonly where: string,
+		private readonly onClose: () => void,
+		/** The clock for store bookkeeping (audit times, windows); never used for cursors. */
+		readonly clock: () => Date = () => new Date(),
+	) {}
+
+	get backend(): 'sqlite' | 'postgres' {
+		return this.driver.dialect;
+	}
+
+	/** Runs `work` as one transaction, serialised against every other writer of this store. */
+	transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+		return this.driver.transaction((sql) => work(new StoreTx(sql, this.clock().toISOString())));
+	}
+
+	private read<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+		return work(new StoreTx(this.driver, this.clock().toISOString()));
+	}
+
+	/** The last committed position of `system`'s change feed for `entity` in `sync`; null before the first commit. */
+	getCursor(sync: string, system: string, entity: string): Promise<SyncCursor | null> {
+		return this.read((tx) => tx.getCursor(sync, system, entity));
+	}
+
+	/** Sets (or with null clears, for a full re-read) a cursor by hand. */
+	setCursor(sync: string, system: string, entity: string, cursor: SyncCursor | null): Promise<void> {
+		return this.transaction((tx) => tx.setCursor(sync, system, entity, cursor));
+	}
+
+	async getGolden(entity: string, key: string): Promise<GoldenRecord | null> {
+		const [record] = await this.read((tx) => tx.goldenByKey(entity, [key]));
+		return record ?? null;
+	}
+
+	getLinks(entity: string, key: string): Promise<Link[]> {
+		return this.read((tx) => tx.linksByKey(entity, [key]));
+	}
+
+	async findLink(entity: string, system: string, externalId: string): Promise<Link | null> {
+		const [link] = await this.read((tx) => tx.linksByExternalId(entity, [{ system, id: externalId }]));
+		return link ?? null;
+	}
+
+	/** Every golden record of an entity, in key order, a page at a time (for reconcile and tests). */
+	async listGolden(entity: string, options: { afterKey?: string; limit?: number; includeDeleted?: boolean } = {}): Promise<GoldenRecord[]> {
+		const rows = await this.driver.all(
+			`SELECT * FROM golden_record WHERE entity = ? AND key > ? ${options.includeDeleted ? '' : 'AND deleted = 0'}
+			ORDER BY key LIMIT ?`,
+			[entity, options.afterKey ?? '', options.limit ?? 1000],
+		);
+		return rows.map(goldenFromRow);
+	}
+
+	async listLinks(entity: string, system?: string): Promise<Link[]> {
+		const params: SqlValue[] = [entity];
+		if (system) params.push(system);
+		const rows = await this.driver.all(
+			`SELECT * FROM link WHERE entity = ? ${system ? 'AND system = ?' : ''} ORDER BY key, system`,
+			params,
+		);
+		return rows.map(linkFromRow);
+	}
+
+	async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
+		const where: string[] = [];
+		const params: SqlValue[] = [];
+		const add = (clause: string, value: SqlValue | undefined) => {
+			if (value === undefined) return;
+			where.push(clause);
+			params.push(value);
+		};
+		add('entity = ?', query.entity);
+		add('key = ?', query.key);
+		add('system = ?', query.system);
+		add('run_id = ?', query.runId);
+		add('at >= ?', query.since);
+		params.push(query.limit ?? 1000);
+		const rows = await this.driver.all(
+			`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+			params,
+		);
+		return rows.map(auditFromRow);
+	}
+
+	async listConflicts(query: ConflictQuery = {}): Promise<ConflictRecord[]> {
+		const where: string[] = [];
+		const params: SqlValue[] = [];
+		if (query.entity !== undefined) {
+			where.push('entity = ?');
+			params.push(query.entity);
+		}
+		if (query.status !== undefined) {
+			where.push('status = ?');
+			params.push(query.status);
+		}
+		if (query.key !== undefined) {
+			where.push('key = ?');
+			params.push(query.key);
+		}
+		params.push(query.limit ?? 1000);
+		const rows = await this.driver.all(
+			`SELECT * FROM conflict ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
+			params,
+		);
+		return rows.map(conflictFromRow);
+	}
+
+	getRun(runId: string): Promise<RunRecord | null> {
+		return this.read((tx) => tx.getRun(runId));
+	}
+
+	async listRuns(sync: string, limit = 50): Promise<RunRecord[]> {
+		const rows = await this.driver.all(`SELECT * FROM run WHERE sync = ? ORDER BY started_at DESC LIMIT ?`, [sync, limit]);
+		return rows.map(runFromRow);
+	}
+
+	async listCursors(sync: string): Promise<Array<{ system: string; entity: string; cursor: SyncCursor; updatedAt: string }>> {
+		const rows = await this.driver.all(`SELECT * FROM sync_cursor WHERE sync = ? ORDER BY entity, system`, [sync]);
+		return rows.map((r) => ({ system: String(r.system), entity: String(r.entity), cursor: { ts: String(r.ts), id: String(r.id) }, updatedAt: String(r.updated_at) }));
+	}
+
+	async countConflicts(status: 'open' | 'resolved', entity?: string): Promise<number> {
+		const rows = await this.driver.all(
+			`SELECT count(*) AS n FROM conflict WHERE status = ? ${entity === undefined ? '' : 'AND entity = ?'}`,
+			entity === undefined ? [status] : [status, entity],
+		);
+		return Number(rows[0].n);
+	}
+
+	async syncStatus(sync: string): Promise<SyncStatus[]> {
+		const rows = await this.driver.all(`SELECT * FROM sync_status WHERE sync = ? ORDER BY entity, system`, [sync]);
+		return rows.map((r) => ({
+			sync: String(r.sync),
+			system: String(r.system),
+			entity: String(r.entity),
+			lastRunId: str(r.last_run_id),
+			lastSuccessAt: str(r.last_success_at),
+			lastFailureAt: str(r.last_failure_at),
+			written: Number(r.written),
+			failed: Number(r.failed),
+		}));
+	}
+
+	/**
+	 * Deletes what has outlived its use: audit entries older than `auditDays` (30 by default), resolved
+	 * conflicts as old, counters and delivery marks of past windows, planned changes of abandoned runs.
+	 */
+	purge(options: { auditDays?: number; windowHours?: number } = {}): Promise<PurgeResult> {
+		const auditDays = options.auditDays ?? 30;
+		const windowHours = options.windowHours ?? 24;
+		if (!(auditDays >= 0) || !(windowHours >= 0)) throw new Error('purge: auditDays and windowHours must be numbers >= 0');
+		return this.transaction(async (tx) => {
+			const now = Date.parse(tx.now);
+			const auditBefore = new Date(now - auditDays * 86_400_000).toISOString();
+			const windowBefore = new Date(now - windowHours * 3_600_000).toISOString();
+			return {
+				audit: await tx.sql.run(`DELETE FROM audit WHERE at < ?`, [auditBefore]),
+				resolvedConflicts: await tx.sql.run(`DELETE FROM conflict WHERE status = 'resolved' AND resolved_at < ?`, [auditBefore]),
+				counters: await tx.sql.run(`DELETE FROM counter WHERE window_start < ?`, [windowBefore]),
+				deliveries: await tx.sql.run(`DELETE FROM delivery WHERE seen_at < ?`, [windowBefore]),
+				plannedChanges: await tx.sql.run(`DELETE FROM planned_change WHERE created_at < ?`, [auditBefore]),
+				runs: await purgeRuns(tx, auditBefore),
+			};
+		});
+	}
+
+	/** Closes this store's handle for the whole process (other holders of the same config too). */
+	async close(): Promise<void> {
+		this.onClose();
+		await this.driver.close();
+	}
+}
+
+export type { CanonicalData };

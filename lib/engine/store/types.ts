@@ -1,0 +1,145 @@
+/** What the store remembers (shared/DESIGN.md, "The store"), as the engine sees it. */
+import type { SyncItem } from '../../item';
+
+export type { SyncCursor } from '../../item';
+
+export type CanonicalData = Record<string, unknown>;
+
+/** Which system last set a field of a golden record, and when (the source's changedAt when it knew it). */
+export interface FieldOrigin {
+	system: string;
+	at: string;
+}
+
+/** The master version of one record of an entity. */
+export interface GoldenRecord {
+	entity: string;
+	key: string;
+	data: CanonicalData;
+	fields: Record<string, FieldOrigin>;
+	version: number;
+	deleted: boolean;
+	updatedAt: string;
+}
+
+/** A golden record's counterpart in one system, with what was last exchanged with that system. */
+export interface Link {
+	entity: string;
+	key: string;
+	system: string;
+	externalId: string;
+	/** The base snapshot: the canonical data last exchanged with this system (read from it or written to it). */
+	base: CanonicalData;
+	/** The canonical hash of the data last written to this system, for the Loop Guard's cheap echo check. */
+	writtenHash: string | null;
+	writtenAt: string | null;
+	/** The source's changedAt of the newest change read from this record: an older delivery is stale. */
+	sourceAt: string | null;
+}
+
+/** A link removed because its record was deleted; late deliveries of that record must not bring it back. */
+export interface LinkTombstone {
+	entity: string;
+	system: string;
+	externalId: string;
+	/** The golden record it was linked to; empty when the delete came before the record was ever linked. */
+	key: string;
+	/** The source's time of the delete when known; null when we deleted it ourselves. */
+	deletedAt: string | null;
+}
+
+export type ConflictKind = 'field' | 'ambiguous-match' | 'edit-delete' | 'delete-approval' | 'duplicate-link';
+
+/** One side of a conflict: every competing value is kept, the losing ones too. */
+export interface CompetingValue {
+	system: string;
+	field?: string;
+	value: unknown;
+	at?: string;
+	/** 'base' is the value both sides started from, the others are the competitors. */
+	role: 'base' | 'golden' | 'incoming' | 'candidate';
+}
+
+export interface ConflictRecord {
+	id: number;
+	sync: string | null;
+	runId: string | null;
+	entity: string;
+	key: string | null;
+	system: string;
+	externalId: string | null;
+	kind: ConflictKind;
+	status: 'open' | 'resolved';
+	fields: string[];
+	competing: CompetingValue[];
+	/** The incoming item as it arrived (sensitive fields removed). */
+	item: SyncItem;
+	createdAt: string;
+	resolvedAt: string | null;
+	/** How it was settled: the policy's name for automatic ones, or what the reviewer chose. */
+	resolution: unknown;
+}
+
+export type AuditAction = 'create' | 'update' | 'delete' | 'link' | 'merge' | 'skip' | 'conflict' | 'resolve' | 'write' | 'purge';
+
+export interface AuditEntry {
+	id?: number;
+	at: string;
+	runId: string | null;
+	sync: string | null;
+	entity: string;
+	key: string | null;
+	system: string | null;
+	externalId: string | null;
+	action: AuditAction;
+	before: CanonicalData | null;
+	after: CanonicalData | null;
+	actor: string | null;
+	outcome: 'ok' | 'skipped' | 'conflict' | 'failed';
+	error: string | null;
+}
+
+/** A change the Resolver planned for one target; Commit pairs the write result with it. */
+export interface PlannedChange {
+	runId: string;
+	entity: string;
+	key: string;
+	system: string;
+	op: 'upsert' | 'delete';
+	data: CanonicalData;
+	status: 'planned' | 'failed';
+	createdAt: string;
+}
+
+export interface RunMetrics {
+	received: number;
+	created: number;
+	updated: number;
+	deleted: number;
+	skipped: number;
+	conflicts: number;
+	planned: number;
+	written: number;
+	failed: number;
+}
+
+export interface RunRecord {
+	runId: string;
+	sync: string;
+	startedAt: string;
+	finishedAt: string | null;
+	durationMs: number | null;
+	metrics: RunMetrics;
+	errors: number;
+}
+
+export interface SyncStatus {
+	sync: string;
+	system: string;
+	entity: string;
+	lastRunId: string | null;
+	lastSuccessAt: string | null;
+	lastFailureAt: string | null;
+	written: number;
+	failed: number;
+}

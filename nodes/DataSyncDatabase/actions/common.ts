@@ -1,0 +1,79 @@
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import { SyncItemError, type SyncCursor, type SyncItem } from '../../../lib/item';
+import { sharedTransport, sqlConfigFromCredentials, SqlConfigError, type ReadRecord, type SqlTransport, type TableSpec } from '../../../lib/connectors/sql';
+
+/** What every operation reads once per execution (item 0): the entity, the system and the table. */
+export interface DatabaseContext {
+	entity: string;
+	system: string;
+	table: TableSpec;
+	transport: SqlTransport;
+	runId: string;
+}
+
+export async function databaseContext(fn: IExecuteFunctions): Promise<DatabaseContext> {
+	const text = (name: string) => String(fn.getNodeParameter(name, 0, '')).trim();
+	const entity = text('entity');
+	const system = text('system');
+	if (!entity) throw new NodeOperationError(fn.getNode(), 'Parameter "Entity" is empty', { description: 'Name the entity, e.g. contact' });
+	if (!system) throw new NodeOperationError(fn.getNode(), 'Parameter "System" is empty', { description: 'Name this system as the sync knows it, e.g. crm' });
+	const softColumn = text('softDeleteColumn');
+	const table: TableSpec = {
+		schema: text('schema') || undefined,
+		table: text('table'),
+		idColumn: text('idColumn'),
+		updatedAtColumn: text('updatedAtColumn'),
+		softDelete: softColumn ? { column: softColumn, kind: fn.getNodeParameter('softDeleteKind', 0, 'timestamp') as 'timestamp' | 'boolean' } : undefined,
+		actorColumn: text('actorColumn') || undefined,
+	};
+	const credentials = await fn.getCredentials('dataSyncSqlApi');
+	let transport: SqlTransport;
+	try {
+		transport = sharedTransport(sqlConfigFromCredentials(credentials));
+	} catch (error) {
+		throw new NodeOperationError(fn.getNode(), error as Error);
+	}
+	return { entity, system, table, transport, runId: fn.getExecutionId() ?? '' };
+}
+
+function isDeleted(record: ReadRecord, table: TableSpec): boolean {
+	if (!table.softDelete) return false;
+	const value = record.row[table.softDelete.column];
+	if (table.softDelete.kind === 'boolean') return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+	return value !== null && value !== undefined;
+}
+
+/** One read row as a DataSync item of shape 'system'. */
+export function recordToItem(record: ReadRecord, ctx: DatabaseContext, extra: { cursor?: boolean; sync?: string } = {}): SyncItem {
+	const item: SyncItem = {
+		entity: ctx.entity,
+		system: ctx.system,
+		id: record.id,
+		op: isDeleted(record, ctx.table) ? 'delete' : 'upsert',
+		shape: 'system',
+		data: record.row,
+		trace: { runId: ctx.runId, origin: ctx.system, hops: 0 },
+	};
+	if (record.updatedAt) item.changedAt = record.updatedAt;
+	const actor = ctx.table.actorColumn ? record.row[ctx.table.actorColumn] : undefined;
+	if (actor !== undefined && actor !== null) item.actor = String(actor);
+	if (extra.cursor && record.updatedAt) item.trace.cursor = { ts: record.updatedAt, id: record.id } satisfies SyncCursor;
+	if (extra.sync) item.trace.sync = extra.sync;
+	return item;
+}
+
+/** A failure of the node's own configuration or of the database, as an n8n error. */
+export function nodeError(fn: IExecuteFunctions, error: unknown, itemIndex?: number): Error {
+	if (error instanceof NodeOperationError) return error;
+	const e = error instanceof Error ? error : new Error(String(error));
+	const description =
+		error instanceof SqlConfigError ? 'Check the table and column parameters and the credential' : error instanceof SyncItemError ? `Field: ${error.field}` : undefined;
+	return new NodeOperationError(fn.getNode(), e, { itemIndex: error instanceof SyncItemError ? (error.itemIndex ?? itemIndex) : itemIndex, description });
+}
+
+export function asOutput(items: SyncItem[], pairedItem: number | number[] = 0): INodeExecutionData[] {
+	return items.map((json) => ({
+		json: json as unknown as INodeExecutionData['json'],
+		pairedItem: Array.isArray(pairedItem) ? pairedItem.map((item) => ({ item })) : { item: pairedItem },
+	}));
+}

@@ -1,0 +1,88 @@
+import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { openStore, storeConfigFromCredentials } from '../../../lib/engine/store';
+import type { SyncCursor } from '../../../lib/item';
+import { asOutput, databaseContext, nodeError, recordToItem } from './common';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Sync Name',
+		name: 'sync',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'contacts-crm-erp',
+		description: 'The sync whose cursor is read; DataSync Store Commit advances it after the writes succeeded',
+	},
+	{
+		displayName: 'Cursor From',
+		name: 'cursorSource',
+		type: 'options',
+		options: [
+			{ name: 'Sync Store', value: 'store', description: 'The cursor Store Commit saved for this sync, system and entity' },
+			{ name: 'Start Cursor Only', value: 'explicit', description: 'Always read after the start cursor below (tests, one-off loads)' },
+		],
+		default: 'store',
+	},
+	{
+		displayName: 'Page Size',
+		name: 'pageSize',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 100000 },
+		default: 5000,
+		description: 'Most changes read per execution; the next run continues after the last one committed',
+	},
+	{
+		displayName: 'Start Cursor',
+		name: 'start',
+		type: 'collection',
+		placeholder: 'Add Field',
+		default: {},
+		description: 'Where to start when the store has no cursor yet (first run) or when the cursor comes from here only',
+		options: [
+			{
+				displayName: 'After ID',
+				name: 'id',
+				type: 'string',
+				default: '',
+				description: 'Among rows with exactly the timestamp below, start after this ID; empty = only rows changed strictly after the timestamp',
+			},
+			{
+				displayName: 'After Timestamp',
+				name: 'ts',
+				type: 'string',
+				default: '',
+				placeholder: '2024-05-01T00:00:00Z',
+				description: 'ISO 8601; rows changed after it are read',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['getChanges'] } }, properties);
+
+/** Reads one page of changes after the cursor; never writes the cursor (only Store Commit does). */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const ctx = await databaseContext(this);
+	const sync = String(this.getNodeParameter('sync', 0, '')).trim();
+	if (!sync) throw new NodeOperationError(this.getNode(), 'Parameter "Sync Name" is empty');
+	const pageSize = Number(this.getNodeParameter('pageSize', 0, 5000));
+	const start = this.getNodeParameter('start', 0, {}) as { ts?: string; id?: string };
+	let cursor: SyncCursor | null = null;
+	if (start.ts) {
+		if (Number.isNaN(Date.parse(start.ts))) {
+			throw new NodeOperationError(this.getNode(), `Start Cursor: "After Timestamp" must be an ISO 8601 date-time, got "${start.ts}"`);
+		}
+		// An empty id means "strictly after the timestamp" (see SqlTransport.readChanges).
+		cursor = { ts: start.ts, id: start.id ?? '' };
+	}
+	try {
+		if (this.getNodeParameter('cursorSource', 0, 'store') === 'store') {
+			const store = await openStore(storeConfigFromCredentials(await this.getCredentials('dataSyncStoreApi')));
+			cursor = (await store.getCursor(sync, ctx.system, ctx.entity)) ?? cursor;
+		}
+		const records = await ctx.transport.readChanges(ctx.table, cursor, pageSize);
+		return asOutput(records.map((r) => recordToItem(r, ctx, { cursor: true, sync })));
+	} catch (error) {
+		throw nodeError(this, error);
+	}
+}

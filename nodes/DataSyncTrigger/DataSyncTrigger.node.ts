@@ -1,0 +1,240 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type ICredentialsDecrypted,
+	type IDataObject,
+	type ICredentialTestFunctions,
+	type INodeCredentialTestResult,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+import { randomUUID } from 'node:crypto';
+import { testWebhookCredential } from '../../lib/connectors/credential-tests';
+import { parseChanges, PayloadError } from '../../lib/connectors/webhook/changes';
+import { ReplayGuard, verifyWebhook } from '../../lib/connectors/webhook/signature';
+
+/** Signatures accepted in this process within the replay window (see ReplayGuard). */
+const replays = new ReplayGuard();
+
+interface TriggerOptions {
+	signatureHeader?: string;
+	timestampHeader?: string;
+	replayWindow?: number;
+}
+
+/**
+ * The real-time entry of a sync: a source system POSTs its changes here, signed with HMAC-SHA256 over
+ * `${timestamp}.${rawBody}` (docs/connectors.md). Forged, unsigned, expired and replayed requests are
+ * answered 401 and start no execution; a bad payload is answered 400 with the reason; a good one is
+ * answered at once and its changes go on as DataSync items.
+ */
+// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete -- a passive receiver like n8n's own Webhook node: the source system is pointed at this URL by its admin, there is no remote webhook to create, check or delete.
+export class DataSyncTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'DataSync Trigger',
+		name: 'dataSyncTrigger',
+		icon: { light: 'file:trigger.svg', dark: 'file:trigger.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{"POST /" + $parameter["path"]}}',
+		description: 'Receive signed change notifications from a system, in real time',
+		defaults: { name: 'DataSync Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'dataSyncWebhookApi', required: true, testedBy: 'dataSyncWebhookTest' }],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode: 'onReceived',
+				// Empty, so n8n answers with the webhookResponse below ({ received: n }); left out, n8n
+				// would send its default text instead.
+				responseData: '',
+				path: '={{$parameter["path"]}}',
+				isFullPath: true,
+			},
+		],
+		properties: [
+			{
+				displayName: 'Path',
+				name: 'path',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'datasync/crm/contact',
+				description: 'One path per system and entity; the source system POSTs its changes to {n8n webhook URL}/{path}',
+			},
+			{
+				displayName: 'Entity',
+				name: 'entity',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'contact',
+			},
+			{
+				displayName: 'System',
+				name: 'system',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'crm',
+				description: 'The name of the sending system in the sync',
+			},
+			{
+				displayName: 'Changes Path',
+				name: 'changesPath',
+				type: 'string',
+				default: '',
+				placeholder: 'events',
+				description: 'Dotted path to the change or list of changes in the body; empty = the body is the change or the list',
+			},
+			{
+				displayName: 'ID Field',
+				name: 'idField',
+				type: 'string',
+				default: 'id',
+				description: 'Field name or dotted path of the record ID in a change',
+			},
+			{
+				displayName: 'Op Field',
+				name: 'opField',
+				type: 'string',
+				default: 'op',
+				description: 'Field name or dotted path of the operation; missing = an upsert',
+			},
+			{
+				displayName: 'Delete Values',
+				name: 'deleteValues',
+				type: 'string',
+				default: 'delete,deleted,remove,removed,destroy',
+				description: 'Comma-separated values of the op field that mean the record was deleted',
+			},
+			{
+				displayName: 'Changed-At Field',
+				name: 'changedAtField',
+				type: 'string',
+				default: 'changedAt',
+				description: 'Field name or dotted path of when the change was made (ISO 8601 or epoch); empty = none',
+			},
+			{
+				displayName: 'Actor Field',
+				name: 'actorField',
+				type: 'string',
+				default: 'actor',
+				description: 'Field name or dotted path of who made the change; empty = none',
+			},
+			{
+				displayName: 'Data Field',
+				name: 'dataField',
+				type: 'string',
+				default: 'data',
+				description: "Field name or dotted path of the record's fields in a change; empty = the whole change",
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Replay Window (Seconds)',
+						name: 'replayWindow',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 300,
+						description: 'How far the timestamp may be from the clock of n8n; older (or replayed) requests are refused',
+					},
+					{
+						displayName: 'Signature Header',
+						name: 'signatureHeader',
+						type: 'string',
+						default: 'x-datasync-signature',
+					},
+					{
+						displayName: 'Timestamp Header',
+						name: 'timestampHeader',
+						type: 'string',
+						default: 'x-datasync-timestamp',
+					},
+				],
+			},
+		],
+	};
+
+	methods = {
+		credentialTest: {
+			async dataSyncWebhookTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				return testWebhookCredential(credential.data);
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const req = this.getRequestObject();
+		const res = this.getResponseObject();
+		// Writing the answer here and returning noWebhookResponse without workflowData is n8n's way to
+		// refuse a call: no execution starts (the same as the Webhook node's auth failures).
+		const refuse = (status: 400 | 401, reason: string): IWebhookResponseData => {
+			res.status(status).json({ error: reason });
+			return { noWebhookResponse: true };
+		};
+		const options = this.getNodeParameter('options', {}) as TriggerOptions;
+		const windowSeconds = options.replayWindow ?? 300;
+		const headers = this.getHeaderData();
+		const header = (name: string | undefined, fallback: string): string | undefined => {
+			const value = headers[(name || fallback).toLowerCase()];
+			return Array.isArray(value) ? value[0] : value;
+		};
+		// The signature covers the exact bytes sent, so the parsed body cannot be used to check it.
+		if (!req.rawBody && typeof req.readRawBody === 'function') await req.readRawBody();
+		const rawBody = Buffer.isBuffer(req.rawBody) ? req.rawBody : Buffer.from(typeof req.rawBody === 'string' ? req.rawBody : '', 'utf8');
+
+		const credentials = await this.getCredentials('dataSyncWebhookApi');
+		const now = Date.now();
+		const verdict = verifyWebhook({
+			secrets: [String(credentials.secret ?? ''), String(credentials.previousSecret ?? '')],
+			timestamp: header(options.timestampHeader, 'x-datasync-timestamp'),
+			signature: header(options.signatureHeader, 'x-datasync-signature'),
+			rawBody,
+			now,
+			windowSeconds,
+		});
+		if (!verdict.ok) return refuse(401, verdict.reason);
+		if (!replays.accept(verdict.signature, now, windowSeconds)) return refuse(401, 'request already received (replay)');
+
+		let body: unknown;
+		try {
+			body = JSON.parse(rawBody.toString('utf8'));
+		} catch {
+			return refuse(400, 'the body is not JSON');
+		}
+		const text = (name: string, fallback = '') => String(this.getNodeParameter(name, fallback)).trim();
+		try {
+			const items = parseChanges(
+				body,
+				{
+					changesPath: text('changesPath'),
+					id: text('idField', 'id') || 'id',
+					op: text('opField'),
+					changedAt: text('changedAtField'),
+					actor: text('actorField'),
+					data: text('dataField'),
+					deleteValues: text('deleteValues').split(','),
+				},
+				// The execution does not exist yet when the webhook answers: the delivery gets its own run id.
+				{ entity: text('entity'), system: text('system'), runId: `delivery-${randomUUID()}` },
+			);
+			return {
+				webhookResponse: { received: items.length },
+				workflowData: [items.map((json) => ({ json: json as unknown as IDataObject }))],
+			};
+		} catch (error) {
+			if (error instanceof PayloadError) return refuse(400, error.message);
+			throw new NodeOperationError(this.getNode(), error as Error);
+		}
+	}
+}
