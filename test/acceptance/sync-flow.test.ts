@@ -1,0 +1,298 @@
+/**
+ * Issue 6's proof in stock n8n: Trigger → Loop Guard → Mapper → Conflict Resolver → Mapper → Database →
+ * Store Commit, between a CRM in real Postgres and an ERP in real MariaDB, with the store in an SQLite
+ * file. A change that arrives twice (webhook, then poll) and the echo of our own write each produce zero
+ * extra writes, counted in the target database and in the audit; a conflict under "System A wins"
+ * resolves to the CRM's value and keeps the ERP's value in the conflict record.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { Client } from 'pg';
+import mysql from 'mysql2/promise';
+
+import { closeAllStores, openStore, type Store } from '../../lib/engine';
+import { signWebhook } from '../../lib/connectors/webhook/signature';
+import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
+import { ds, webhookNode, workflow, type FlowNode } from './flows';
+import { N8nInstance, summary, uniqueId } from './harness';
+
+const SECRET = 'acceptance-signing-secret-0123456789';
+
+const MAPPING = {
+	format: 'datasync-mapping/1',
+	entity: 'contact',
+	canonical: {
+		fields: {
+			email: { type: 'string', required: true, email: true },
+			firstName: { type: 'string' },
+			lastName: { type: 'string' },
+			phone: { type: 'string' },
+			birthDate: { type: 'date' },
+		},
+	},
+	systems: {
+		crm: {
+			idField: 'id',
+			unmapped: 'drop',
+			fields: [
+				{ canonical: 'email', system: 'email' },
+				{ canonical: 'firstName', system: 'firstName' },
+				{ canonical: 'lastName', system: 'lastName' },
+				{ canonical: 'phone', system: 'phone' },
+				{ canonical: 'birthDate', system: 'birthDate', transform: 'date', options: { format: 'yyyy-MM-dd' } },
+			],
+		},
+		erp: {
+			idField: 'contact_id',
+			unmapped: 'drop',
+			fields: [
+				{ canonical: 'email', system: 'email' },
+				{ canonical: 'firstName', system: 'first_name' },
+				{ canonical: 'lastName', system: 'last_name' },
+				{ canonical: 'phone', system: 'phone_number' },
+				{ canonical: 'birthDate', system: 'birth_date', transform: 'date', options: { format: 'dd/MM/yyyy' } },
+			],
+		},
+	},
+};
+
+describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver → Mapper → Database → Store Commit', () => {
+	let n8n: N8nInstance;
+	let pg: PgTestDatabase;
+	let maria: MariaDbTestDatabase;
+	let dir: TempDir;
+	let crm: Client;
+	let erp: mysql.Connection;
+	let store: Store;
+	let storePath: string;
+	const paths = { crm: `crm-${uniqueId('crm')}`, erp: `erp-${uniqueId('erp')}`, poll: `poll-${uniqueId('poll')}`, pollBoth: `both-${uniqueId('both')}` };
+	const workflows: Record<string, string> = {};
+
+	async function signedPost(path: string, body: unknown) {
+		const raw = JSON.stringify(body);
+		const ts = String(Math.floor(Date.now() / 1000));
+		return n8n.webhook(path, undefined, {
+			raw,
+			headers: { 'x-datasync-timestamp': ts, 'x-datasync-signature': signWebhook(SECRET, ts, raw) },
+		});
+	}
+
+	async function erpRows() {
+		const [rows] = await erp.query('SELECT * FROM erp_contacts ORDER BY contact_id');
+		return rows as Array<Record<string, unknown>>;
+	}
+
+	async function crmRows() {
+		return (await crm.query('SELECT * FROM crm_contacts ORDER BY id')).rows as Array<Record<string, unknown>>;
+	}
+
+	/** The audit rows the n8n process wrote, read straight from its SQLite store. */
+	function auditWrites(system: string): Array<Record<string, unknown>> {
+		const db = new DatabaseSync(storePath, { readOnly: true });
+		try {
+			return db.prepare(`SELECT * FROM audit WHERE system = ? AND action = 'write' AND outcome = 'ok'`).all(system) as Array<Record<string, unknown>>;
+		} finally {
+			db.close();
+		}
+	}
+
+	beforeAll(async () => {
+		[pg, maria] = await Promise.all([createPgDatabase('ds_flow'), createMariaDbDatabase('ds_flow')]);
+		dir = createTempDir('ds-flow');
+		storePath = dir.file('store.sqlite');
+		crm = new Client(pg.config);
+		await crm.connect();
+		await crm.query(`CREATE TABLE crm_contacts (
+			id SERIAL PRIMARY KEY, email TEXT NOT NULL, "firstName" TEXT, "lastName" TEXT, phone TEXT, "birthDate" TEXT,
+			"updatedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT now(), "modifiedBy" TEXT)`);
+		erp = await mysql.createConnection(maria.config);
+		await erp.query(`CREATE TABLE erp_contacts (
+			contact_id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(254) NOT NULL, first_name VARCHAR(100), last_name VARCHAR(100),
+			phone_number VARCHAR(40), birth_date VARCHAR(10), changed_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), modified_by VARCHAR(64))`);
+
+		n8n = await N8nInstance.start();
+		const storeCred = await n8n.createCredential('dataSyncStoreApi', 'Sync store', { backend: 'sqlite', path: storePath });
+		const crmCred = await n8n.createCredential('dataSyncSqlApi', 'CRM (Postgres)', {
+			dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable',
+		});
+		const erpCred = await n8n.createCredential('dataSyncSqlApi', 'ERP (MariaDB)', {
+			dialect: 'mysql', host: maria.config.host, port: maria.config.port, database: maria.config.database, user: maria.config.user, password: maria.config.password, ssl: 'disable',
+		});
+		const secretCred = await n8n.createCredential('dataSyncWebhookApi', 'Signing secret', { secret: SECRET });
+
+		const table = {
+			crm: { entity: 'contact', system: 'crm', table: 'crm_contacts', idColumn: 'id', updatedAtColumn: 'updatedAt', actorColumn: 'modifiedBy' },
+			erp: { entity: 'contact', system: 'erp', table: 'erp_contacts', idColumn: 'contact_id', updatedAtColumn: 'changed_at', actorColumn: 'modified_by' },
+		};
+		const sqlCred = { crm: { dataSyncSqlApi: crmCred }, erp: { dataSyncSqlApi: erpCred } };
+		const storeCredential = { dataSyncStoreApi: storeCred };
+		/** The chain after the source: guard, map in, resolve, map out, write, commit. */
+		const chain = (target: 'crm' | 'erp', first: string): { nodes: FlowNode[]; edges: Array<[string, string, number?]> } => ({
+			nodes: [
+				ds('dataSyncLoopGuard', 'Loop Guard', { sync: 'contacts', ownActor: 'datasync' }, storeCredential),
+				ds('dataSyncMapper', 'To canonical', { operation: 'map', direction: 'toCanonical', input: 'items', mappingSource: 'json', mappingJson: JSON.stringify(MAPPING) }),
+				ds('dataSyncConflictResolver', 'Resolver', { sync: 'contacts', entity: 'contact', systems: 'crm, erp', matchKeys: 'email', policy: 'priority', priority: 'crm, erp' }, storeCredential),
+				ds('dataSyncMapper', 'From canonical', { operation: 'map', direction: 'fromCanonical', input: 'items', mappingSource: 'json', mappingJson: JSON.stringify(MAPPING) }),
+				ds('dataSyncDatabase', `Write ${target}`, { operation: 'upsert', ...table[target] }, sqlCred[target]),
+				ds('dataSyncStore', 'Commit', { operation: 'commit', sync: 'contacts' }, storeCredential),
+			],
+			edges: [
+				[first, 'Loop Guard'],
+				['Loop Guard', 'To canonical'],
+				['To canonical', 'Resolver'],
+				['Resolver', 'From canonical'],
+				['From canonical', `Write ${target}`],
+				[`Write ${target}`, 'Commit'],
+			],
+		});
+		const trigger = (system: 'crm' | 'erp'): FlowNode =>
+			ds(
+				'dataSyncTrigger',
+				'DataSync Trigger',
+				{
+					path: paths[system],
+					entity: 'contact',
+					system,
+					idField: table[system].idColumn,
+					changedAtField: table[system].updatedAtColumn,
+					actorField: table[system].actorColumn,
+					dataField: '',
+				},
+				{ dataSyncWebhookApi: secretCred },
+			);
+		const defs = [
+			(() => {
+				const c = chain('erp', 'DataSync Trigger');
+				return workflow('CRM → ERP (webhook)', [trigger('crm'), ...c.nodes], c.edges);
+			})(),
+			(() => {
+				const c = chain('crm', 'DataSync Trigger');
+				return workflow('ERP → CRM (webhook)', [trigger('erp'), ...c.nodes], c.edges);
+			})(),
+			(() => {
+				const c = chain('erp', 'Get Changes');
+				return workflow(
+					'CRM → ERP (poll)',
+					[webhookNode('Poll now', paths.poll), ds('dataSyncDatabase', 'Get Changes', { operation: 'getChanges', sync: 'contacts', cursorSource: 'store', ...table.crm }, { ...sqlCred.crm, ...storeCredential }), ...c.nodes],
+					[['Poll now', 'Get Changes'], ...c.edges],
+				);
+			})(),
+		];
+		for (const def of defs) {
+			const created = await n8n.createWorkflow(def as unknown as Record<string, unknown>);
+			workflows[def.name] = created.id;
+			await n8n.publish(created.id);
+		}
+		store = await openStore({ backend: 'sqlite', path: storePath });
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await closeAllStores();
+		await crm?.end();
+		await erp?.end();
+		await pg?.drop();
+		await maria?.drop();
+		dir?.remove();
+	});
+
+	it('a CRM change by webhook is written once to the ERP (firstName → first_name, 2024-01-01 → 01/01/2024)', async () => {
+		const { rows } = await crm.query(
+			`INSERT INTO crm_contacts (email, "firstName", "lastName", phone, "birthDate", "modifiedBy") VALUES ($1, $2, $3, $4, $5, 'alice') RETURNING id, "updatedAt"`,
+			['ada@example.com', 'Ada', 'Lovelace', '+44 20 1111', '2024-01-01'],
+		);
+		const res = await signedPost(paths.crm, {
+			id: rows[0].id,
+			email: 'ada@example.com',
+			firstName: 'Ada',
+			lastName: 'Lovelace',
+			phone: '+44 20 1111',
+			birthDate: '2024-01-01',
+			updatedAt: (rows[0].updatedAt as Date).toISOString(),
+			modifiedBy: 'alice',
+		});
+		expect(res.status).toBe(200);
+		const [run] = await n8n.waitForExecutions(workflows['CRM → ERP (webhook)'], 1);
+		expect(summary(run)).toMatchObject({ 'Write erp': { items: [1] }, Commit: { items: [1] } });
+		expect(run.status).toBe('success');
+		const erpNow = await erpRows();
+		expect(erpNow).toHaveLength(1);
+		expect(erpNow[0]).toMatchObject({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', birth_date: '01/01/2024', modified_by: 'datasync' });
+		expect(auditWrites('erp')).toHaveLength(1);
+	});
+
+	it('the same change arriving again by poll is not written again', async () => {
+		const res = await n8n.webhook(paths.poll, {});
+		expect(res.status).toBe(200);
+		const [run] = await n8n.waitForExecutions(workflows['CRM → ERP (poll)'], 1);
+		expect(run.status).toBe('success');
+		const read = run.data!.resultData.runData['Get Changes'][0].data!.main[0]!;
+		expect(read.map((i) => i.json.id)).toEqual([expect.anything()]);
+		const blocked = run.data!.resultData.runData['Loop Guard'][0].data!.main[1] ?? [];
+		const skipped = run.data!.resultData.runData['Resolver']?.[0].data!.main[2] ?? [];
+		const reasons = [...blocked.map((i) => (i.json.blocked as { reason: string }).reason), ...skipped.map((i) => (i.json.skipped as { reason: string }).reason)];
+		expect(reasons).toHaveLength(1);
+		expect(['duplicate-delivery', 'no-change', 'echo']).toContain(reasons[0]);
+		expect(await erpRows()).toHaveLength(1);
+		expect(auditWrites('erp')).toHaveLength(1);
+	});
+
+	it('the echo of our own write coming back from the ERP is not written to the CRM', async () => {
+		const [row] = await erpRows();
+		const crmBefore = await crmRows();
+		// As the ERP would notify its change, without the actor (so the content rule, not the actor filter, stops it).
+		const res = await signedPost(paths.erp, { ...row, modified_by: null, changed_at: new Date(row.changed_at as Date).toISOString() });
+		expect(res.status).toBe(200);
+		const [run] = await n8n.waitForExecutions(workflows['ERP → CRM (webhook)'], 1);
+		expect(run.status).toBe('success');
+		const blocked = run.data!.resultData.runData['Loop Guard'][0].data!.main[1] ?? [];
+		const skipped = run.data!.resultData.runData['Resolver']?.[0].data!.main[2] ?? [];
+		expect(blocked.length + skipped.length).toBe(1);
+		expect(run.data!.resultData.runData['Write crm']).toBeUndefined();
+		expect(await crmRows()).toEqual(crmBefore);
+		expect(auditWrites('crm')).toHaveLength(0);
+	});
+
+	it('an ERP change flows to the CRM, and its echo from the CRM stops there', async () => {
+		const [row] = await erpRows();
+		await erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 2222', modified_by = 'bob' WHERE contact_id = ?`, [row.contact_id]);
+		const [changed] = await erpRows();
+		const res = await signedPost(paths.erp, { ...changed, changed_at: new Date(changed.changed_at as Date).toISOString() });
+		expect(res.status).toBe(200);
+		await n8n.waitForExecutions(workflows['ERP → CRM (webhook)'], 2);
+		const [crmRow] = await crmRows();
+		expect(crmRow).toMatchObject({ phone: '+44 20 2222', modifiedBy: 'datasync' });
+		expect(auditWrites('crm')).toHaveLength(1);
+
+		const echo = await signedPost(paths.crm, { ...crmRow, updatedAt: (crmRow.updatedAt as Date).toISOString() });
+		expect(echo.status).toBe(200);
+		const runs = await n8n.waitForExecutions(workflows['CRM → ERP (webhook)'], 2);
+		const blocked = runs[1].data!.resultData.runData['Loop Guard'][0].data!.main[1] ?? [];
+		expect((blocked[0]?.json.blocked as { reason: string } | undefined)?.reason).toBe('own-actor');
+		expect(auditWrites('erp')).toHaveLength(1);
+	});
+
+	it('"System A wins": both sides changed the phone; the CRM value wins and the ERP value stays in the conflict record', async () => {
+		const [c] = await crmRows();
+		const [e] = await erpRows();
+		await crm.query(`UPDATE crm_contacts SET phone = '+44 20 3333', "modifiedBy" = 'alice', "updatedAt" = now() WHERE id = $1`, [c.id]);
+		await erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 4444', modified_by = 'bob' WHERE contact_id = ?`, [e.contact_id]);
+		const [c2] = await crmRows();
+		const [e2] = await erpRows();
+		// Both notifications in flight: the ERP's is handled first; the CRM's arrives after its own base was
+		// overwritten in the golden record, so both changed the same field: a conflict, settled by priority.
+		const erpFirst = await signedPost(paths.erp, { ...e2, changed_at: new Date(e2.changed_at as Date).toISOString() });
+		expect(erpFirst.status).toBe(200);
+		await n8n.waitForExecutions(workflows['ERP → CRM (webhook)'], 3);
+		const crmSecond = await signedPost(paths.crm, { ...c2, updatedAt: (c2.updatedAt as Date).toISOString() });
+		expect(crmSecond.status).toBe(200);
+		await n8n.waitForExecutions(workflows['CRM → ERP (webhook)'], 3);
+
+		const key = (await store.findLink('contact', 'crm', String(c.id)))!.key;
+		expect((await store.getGolden('contact', key))!.data.phone).toBe('+44 20 3333');
+		expect((await erpRows())[0].phone_number).toBe('+44 20 3333');
+		const conflicts = [...(await store.listConflicts({ key, status: 'resolved' })), ...(await store.listConflicts({ key, status: 'open' }))];
+		const phone = conflicts.find((x) => x.fields.includes('phone'));
+		expect(phone).toBeDefined();
+		expect(phone!.competing.map((v) => v.value)).toEqual(expect.arrayContaining(['+44 20 3333', '+44 20 4444']));
+	});
+});

@@ -1,0 +1,157 @@
+/**
+ * What the template acceptance tests share: importing a template file from workflows/ with the test's
+ * credentials, tables and webhook paths swapped in (as a user edits them after import), running a trigger
+ * of a published workflow on demand (the editor's "Execute workflow" through n8n's REST API), signed
+ * webhook calls, and counting what the write nodes wrote across every execution.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { signWebhook } from '../../lib/connectors/webhook/signature';
+import { REPO_ROOT, type Execution, type N8nInstance, type WebhookResponse } from './harness';
+
+type Json = Record<string, unknown>;
+
+export interface TemplateNode {
+	id: string;
+	name: string;
+	type: string;
+	typeVersion: number;
+	position: [number, number];
+	parameters: Json;
+	credentials?: Record<string, { id: string; name: string }>;
+	webhookId?: string;
+}
+
+export interface TemplateWorkflow {
+	name: string;
+	nodes: TemplateNode[];
+	connections: Json;
+	settings: Json;
+}
+
+export interface TemplateSwaps {
+	/** Credential name in the template → the credential made for the test. */
+	credentials: Record<string, { id: string; name: string }>;
+	/** Table name in the template → the test's table. */
+	tables?: Record<string, string>;
+	/** Webhook path in the template → the test's path. */
+	paths?: Record<string, string>;
+	/** Any further parameter changes, per node name. */
+	parameters?: Record<string, Json>;
+	/** The workflow's name in n8n. */
+	name?: string;
+}
+
+/** A template as shipped: workflows/<name>.json. */
+export function readTemplate(name: string): TemplateWorkflow {
+	return JSON.parse(readFileSync(join(REPO_ROOT, 'workflows', `${name}.json`), 'utf8')) as TemplateWorkflow;
+}
+
+/**
+ * The template with the test's credentials, tables and paths. Schedule Triggers get a rule that never
+ * fires while a test runs (once a year): the tests run the poll on demand instead, so no timer races them.
+ */
+export function swapTemplate(template: TemplateWorkflow, swaps: TemplateSwaps): TemplateWorkflow {
+	const wf = structuredClone(template);
+	for (const node of wf.nodes) {
+		for (const [type, ref] of Object.entries(node.credentials ?? {})) {
+			const mine = swaps.credentials[ref.name];
+			if (!mine) throw new Error(`template "${template.name}": no test credential for "${ref.name}" (node "${node.name}")`);
+			node.credentials![type] = mine;
+		}
+		const p = node.parameters;
+		if (typeof p.table === 'string' && swaps.tables?.[p.table]) p.table = swaps.tables[p.table];
+		if (typeof p.path === 'string' && swaps.paths) {
+			if (!(p.path in swaps.paths)) throw new Error(`template "${template.name}": no test path for "${p.path}" (node "${node.name}")`);
+			p.path = swaps.paths[p.path];
+		}
+		if (node.webhookId) node.webhookId = randomUUID();
+		if (node.type === 'n8n-nodes-base.scheduleTrigger') p.rule = { interval: [{ field: 'cronExpression', expression: '0 0 1 1 *' }] };
+		Object.assign(p, swaps.parameters?.[node.name] ?? {});
+	}
+	if (swaps.name) wf.name = swaps.name;
+	return wf;
+}
+
+/** Imports (public API) and publishes a template; returns the workflow id. */
+export async function importTemplate(n8n: N8nInstance, name: string, swaps: TemplateSwaps): Promise<string> {
+	const wf = swapTemplate(readTemplate(name), swaps);
+	const created = await n8n.createWorkflow(wf as unknown as Json);
+	await n8n.publish(created.id);
+	return created.id;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs a workflow from one of its triggers, as "Execute workflow" in the editor does (POST
+ * /rest/workflows/:id/run with triggerToStartFrom), and waits for the execution to finish.
+ */
+export async function runFromTrigger(n8n: N8nInstance, workflowId: string, trigger: string, timeoutMs = 60_000): Promise<Execution> {
+	const started = await n8n.rest<{ data: { executionId?: string; waitingForWebhook?: boolean } }>('POST', `/rest/workflows/${workflowId}/run`, {
+		triggerToStartFrom: { name: trigger },
+	});
+	const id = started.data.executionId;
+	if (!id) throw new Error(`running "${trigger}" of workflow ${workflowId} started no execution: ${JSON.stringify(started)}`);
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		try {
+			const execution = await n8n.execution(id);
+			if (execution.finished || (execution.status && !['running', 'new', 'waiting'].includes(execution.status))) return execution;
+		} catch {
+			// not saved yet
+		}
+		if (Date.now() > deadline) throw new Error(`execution ${id} (trigger "${trigger}") did not finish within ${timeoutMs} ms\n${n8n.logTail()}`);
+		await sleep(200);
+	}
+}
+
+/** POSTs a change to a DataSync Trigger, signed as a system would sign it. */
+export async function signedPost(n8n: N8nInstance, path: string, secret: string, body: unknown): Promise<WebhookResponse> {
+	const raw = JSON.stringify(body);
+	const ts = String(Math.floor(Date.now() / 1000));
+	return await n8n.webhook(path, undefined, {
+		raw,
+		headers: { 'x-datasync-timestamp': ts, 'x-datasync-signature': `sha256=${signWebhook(secret, ts, raw)}` },
+	});
+}
+
+/** The items a node emitted on one output in one execution (last run of the node). */
+export function outputOf(execution: Execution, node: string, output = 0): Json[] {
+	const tasks = execution.data?.resultData.runData[node] ?? [];
+	return tasks.flatMap((t) => (t.data?.main?.[output] ?? []).map((i) => i.json));
+}
+
+/** Every item a write node emitted over all the given executions (one per record written). */
+export function written(executions: Execution[], nodes: string[]): Array<Json & { execution: string; node: string }> {
+	return executions.flatMap((e) => nodes.flatMap((node) => outputOf(e, node).map((json) => ({ ...json, execution: e.id, node }))));
+}
+
+/** The error of an execution, if any, with the node that failed: for assertion messages. */
+export function failure(execution: Execution): string | undefined {
+	const error = execution.data?.resultData.error;
+	if (!error) return undefined;
+	return `${execution.data?.resultData.lastNodeExecuted ?? '?'}: ${error.message} ${error.description ?? ''}`;
+}
+
+/**
+ * Waits until `check` holds (it returns true, or a value that is not false/undefined), polling with a
+ * deadline; throws with `what` and the last value seen.
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 20_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let last: unknown;
+	for (;;) {
+		try {
+			const value = await check();
+			if (value !== false && value !== undefined) return value;
+			last = value;
+		} catch (error) {
+			last = error;
+		}
+		if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+		await sleep(150);
+	}
+}
