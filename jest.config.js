@@ -5,6 +5,8 @@ const base = {
 	testEnvironment: 'node',
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
 	setupFiles: ['<rootDir>/test/helpers/jest-setup.ts'],
+	// Packed copies of this package and built output are not test sources.
+	modulePathIgnorePatterns: ['<rootDir>/.test-artifacts/', '<rootDir>/dist/'],
 };
 
 module.exports = {

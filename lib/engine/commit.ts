@@ -164,7 +164,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				succeeded.push(ref);
 				result.committed++;
 				count(r, true);
-				audit.push(entry(r, { action: 'delete', outcome: 'ok', externalId: current?.externalId ?? null, before: current?.base ?? null }));
+				audit.push(entry(r, { action: 'write', outcome: 'ok', externalId: current?.externalId ?? null, before: current?.base ?? null, after: null }));
 				return;
 			}
 			const id = String(r.id);
@@ -204,7 +204,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			succeeded.push(ref);
 			result.committed++;
 			count(r, true);
-			audit.push(entry(r, { action: current ? 'update' : 'create', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
+			audit.push(entry(r, { action: 'write', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
 		});
 
 		for (const [entity, list] of dropLinks) await tx.deleteLinks(entity, list);

@@ -3,6 +3,7 @@
  * one transaction and the changes it causes are planned exactly as the Resolver plans them (write them,
  * then Commit with the same run id).
  */
+import { sameValue } from './hash';
 import { Batch, type ResolveOptions, type ResolvedChange } from './resolve';
 import type { Store } from './store/store';
 import type { ConflictRecord, GoldenRecord } from './store/types';
@@ -59,6 +60,7 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 		if (conflict.key) batch.openConflicts.set(conflict.key, (batch.openConflicts.get(conflict.key) ?? []).filter((c) => c.id !== id));
 		const key = conflict.key;
 		const golden = key ? batch.golden.get(key) : undefined;
+		const competing = [...conflict.competing];
 		if (key && !golden) throw new Error(`Conflict ${id}: golden record ${key} no longer exists`);
 
 		if ('values' in choice) {
@@ -71,6 +73,12 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 			const data = { ...record.data };
 			const fields = { ...record.fields };
 			for (const field of conflict.fields) {
+				// The golden value may have moved on since the conflict opened: what the choice replaces is
+				// kept with the other competitors, so no value leaves without a trace.
+				const now = record.data[field];
+				if (!competing.some((c) => c.field === field && sameValue(c.value, now))) {
+					competing.push({ role: 'golden', system: record.fields[field]?.system ?? '(golden record)', field, value: now, at: record.fields[field]?.at });
+				}
 				data[field] = choice.values[field];
 				fields[field] = { system: 'review', at: tx.now };
 			}
@@ -102,10 +110,10 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 			batch.auditEntry(item, { key, action: 'resolve', outcome: 'ok', error: 'dismissed: the golden record stays' });
 			batch.touch(key, item, 0, {});
 		}
-		await tx.markConflictResolved(id, { by: 'review', choice });
+		await tx.markConflictResolved(id, { by: 'review', choice }, competing);
 		const changes = batch.plan();
 		await batch.save(changes);
 		await tx.addRunMetrics(options.runId, batch.options.sync, { planned: changes.length }, false);
-		return { conflict: { ...conflict, status: 'resolved', resolvedAt: tx.now, resolution: { by: 'review', choice } }, changes };
+		return { conflict: { ...conflict, competing, status: 'resolved', resolvedAt: tx.now, resolution: { by: 'review', choice } }, changes };
 	});
 }

@@ -68,13 +68,20 @@ export interface ResolvedChange {
 	sourceIndex: number;
 }
 
+/**
+ * A conflict this batch met: `open` ones wait for review; `resolved` ones were settled by the policy
+ * (the change went ahead) and are reported so that a flow can alert on them.
+ */
 export interface ResolvedConflict {
 	item: SyncItem;
 	sourceIndex: number;
 	kind: ConflictKind;
+	status: 'open' | 'resolved';
 	key: string | null;
 	fields: string[];
 	competing: CompetingValue[];
+	/** How the policy settled it (null while open). */
+	resolution: unknown;
 	message: string;
 }
 
@@ -385,7 +392,10 @@ export class Batch {
 		return { key: '', link: null };
 	}
 
-	/** Applies one incoming item. `forceKey` links it to that golden record (a reviewer's choice). */
+	/**
+	 * Applies one incoming item. `force` carries a reviewer's choice: link it to golden record `key`,
+	 * `create` a new golden record, or apply a delete or a revival that was approved.
+	 */
 	apply(item: SyncItem, sourceIndex: number, sensitive: CanonicalData, force: { key?: string; create?: boolean; deleteApproved?: boolean; reviveApproved?: boolean } = {}): void {
 		this.metrics.received++;
 		if (item.op === 'delete') return this.applyDelete(item, sourceIndex, force.deleteApproved === true);
@@ -393,17 +403,16 @@ export class Batch {
 		const tombstone = this.tombstones.get(ref);
 		// A late delivery of a record that was deleted must not bring it back (ids are not reused); only a
 		// change made after a known delete time is a record restored in its system.
-		if (!this.linkByRef.has(ref) && tombstone && force.key === undefined && !force.create) {
-			if (tombstone.deletedAt === null || !isNewer(item.changedAt, tombstone.deletedAt)) {
-				this.skip(item, sourceIndex, 'stale', `${item.system} record ${item.id} was deleted after this change was made`, tombstone.key || undefined);
-				return;
-			}
+		const deleted =
+			!this.linkByRef.has(ref) && tombstone !== undefined && (tombstone.deletedAt === null || !isNewer(item.changedAt, tombstone.deletedAt));
+		if (deleted && force.key === undefined && !force.create) {
+			this.skip(item, sourceIndex, 'stale', `${item.system} record ${item.id} was deleted after this change was made`, tombstone.key || undefined);
+			return;
 		}
 		// A reviewer's choice may apply a change whose record has since been deleted in its system: the
-		// values count, but the dead record is not linked again (the plan creates a new one there).
-		const dead = tombstone !== undefined && !this.linkByRef.has(ref);
+		// values count, but the deleted record is not linked again (the plan creates a new one there).
 		const linkTo = (l: Link) => {
-			if (!dead) this.saveLink(l);
+			if (!deleted) this.saveLink(l);
 		};
 		let identity: { key: string; link: Link | null } | null;
 		if (force.key !== undefined) identity = { key: force.key, link: this.links.get(force.key)?.get(item.system) ?? null };
@@ -452,7 +461,7 @@ export class Batch {
 			this.auditEntry(item, { key, action: 'link', outcome: 'ok', error: null });
 		}
 		const base = identity.link ? link.base : null;
-		if (item.changedAt !== undefined && isNewer(item.changedAt, link.sourceAt ?? undefined)) {
+		if (item.changedAt !== undefined && (link.sourceAt === null || isNewer(item.changedAt, link.sourceAt))) {
 			link = { ...link, sourceAt: item.changedAt };
 			linkTo(link);
 		}
@@ -727,9 +736,17 @@ export async function resolve(store: Store, options: ResolveOptions, items: Sync
 		}
 		return {
 			changes,
-			conflicts: batch.conflicts
-				.filter((c) => c.status === 'open')
-				.map((c) => ({ item: c.item, sourceIndex: c.sourceIndex, kind: c.kind, key: c.key, fields: c.fields, competing: c.competing, message: c.message })),
+			conflicts: batch.conflicts.map((c) => ({
+				item: c.item,
+				sourceIndex: c.sourceIndex,
+				kind: c.kind,
+				status: c.status,
+				key: c.key,
+				fields: c.fields,
+				competing: c.competing,
+				resolution: c.resolution ?? null,
+				message: c.message,
+			})),
 			skipped: batch.skipped,
 			metrics: batch.metrics,
 		};

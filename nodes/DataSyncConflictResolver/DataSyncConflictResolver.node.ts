@@ -188,7 +188,7 @@ export class DataSyncConflictResolver implements INodeType {
 		const conflicts = result.conflicts.map((c) => ({
 			json: {
 				...(c.item as unknown as IDataObject),
-				conflict: { kind: c.kind, key: c.key, fields: c.fields, competing: c.competing, message: c.message },
+				conflict: { kind: c.kind, status: c.status, key: c.key, fields: c.fields, competing: c.competing, resolution: c.resolution, message: c.message },
 			} as IDataObject,
 			pairedItem: { item: indexes[c.sourceIndex] },
 		}));

@@ -37,7 +37,7 @@ interface SyncItemJson extends Json {
 	trace: { runId: string; origin: string; hops: number; cursor?: { ts: string; id: string }; sync?: string };
 }
 
-/** Quotes, a backslash, SQL, a NUL-free control-ish mix and unicode (incl. a 4-byte emoji). */
+/** Quotes of every dialect, a backslash, SQL, placeholders and unicode (incl. a 4-byte emoji). */
 const HOSTILE = `O'Brien "the \\ boss"; DROP TABLE contacts; -- ü ß 日本語 🎉 \`x\` %s $1 ?`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,13 +63,17 @@ interface Runner {
 	post(body: Json): Promise<WebhookResponse>;
 }
 
-/** The error of the workflow's latest execution, as n8n saved it. */
-async function lastExecutionError(workflowId: string): Promise<string> {
-	const runs = await n8n.executions(workflowId);
-	if (!runs.length) return '(no execution)';
-	const last = await n8n.execution(runs[runs.length - 1].id);
-	const error = last.data?.resultData.error;
-	return error ? `${error.message} ${error.description ?? ''}` : '(no error)';
+/** The error of the workflow's latest execution, as n8n saved it (waits for n8n to save it). */
+async function lastExecutionError(workflowId: string, timeoutMs = 10_000): Promise<string> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const runs = await n8n.executions(workflowId);
+		const last = runs.length ? await n8n.execution(runs[runs.length - 1].id) : undefined;
+		const error = last?.data?.resultData.error;
+		if (error) return `${error.message} ${error.description ?? ''}`;
+		if (Date.now() > deadline) return last ? `(no error in execution ${last.id}, status ${last.status})` : '(no execution)';
+		await sleep(200);
+	}
 }
 
 function webhookNode(path: string): Json {
@@ -308,6 +312,55 @@ describe('DataSync Trigger in stock n8n: signed change notifications', () => {
 		const notJson = 'id=7&email=x%40example.com';
 		await expectRefused(notJson, { ...signedHeaders(notJson), 'content-type': 'text/plain' }, 400, /^the body is not JSON$/);
 		expect(await count()).toBe(3);
+	});
+});
+
+describe('DataSync Trigger in stock n8n: rotating the signing secret', () => {
+	const OLD = 'the-previous-secret-0123456789';
+	const NEW = 'the-current-secret-9876543210';
+	let path: string;
+	let workflowId: string;
+
+	beforeAll(async () => {
+		const credential = await n8n.createCredential('dataSyncWebhookApi', 'erp signing secret (rotating)', { secret: NEW, previousSecret: OLD });
+		path = `datasync/erp/order-${uniqueId('rotation')}`;
+		const workflow = await n8n.createWorkflow({
+			name: 'acceptance: DataSync Trigger (rotation)',
+			nodes: [
+				{
+					id: randomUUID(),
+					name: 'DataSync Trigger',
+					type: nodeType('dataSyncTrigger'),
+					typeVersion: 1,
+					position: [0, 0],
+					webhookId: randomUUID(),
+					// Defaults for the fields; custom header names.
+					parameters: { path, entity: 'order', system: 'erp', options: { signatureHeader: 'X-Sig', timestampHeader: 'X-Time' } },
+					credentials: { dataSyncWebhookApi: credential },
+				},
+			],
+			connections: {},
+		});
+		workflowId = workflow.id;
+		await n8n.publish(workflowId);
+	});
+
+	it('accepts signatures by the current and the previous secret, and nothing else', async () => {
+		const send = async (secret: string, id: number) => {
+			const body = JSON.stringify({ id, op: 'update', data: { total: id } });
+			const timestamp = String(Math.floor(Date.now() / 1000));
+			const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+			return await n8n.webhook(path, undefined, { raw: body, headers: { 'x-time': timestamp, 'x-sig': `sha256=${signature}` } });
+		};
+		expect((await send(NEW, 1)).status).toBe(200);
+		expect((await send(OLD, 2)).status).toBe(200);
+		const refused = await send('an-unrelated-secret-0123456789', 3);
+		expect({ status: refused.status, body: refused.body }).toEqual({ status: 401, body: { error: 'signature does not match' } });
+		const executions = await n8n.waitForExecutions(workflowId, 2);
+		const ids = executions.map((e) => e.data!.resultData.runData['DataSync Trigger'][0].data!.main[0]![0].json.id);
+		expect(ids.sort()).toEqual(['1', '2']);
+		await sleep(1_500);
+		expect(await n8n.executions(workflowId)).toHaveLength(2);
 	});
 });
 

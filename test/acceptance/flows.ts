@@ -27,13 +27,13 @@ export function ds(name: string, label: string, parameters: Record<string, unkno
 	return { name: label, type: nodeType(name), typeVersion: 1, parameters, credentials };
 }
 
-/** A workflow from nodes and edges `[from, to, fromOutput?]`. */
-export function workflow(name: string, nodes: FlowNode[], edges: Array<[string, string, number?]>): Workflow {
+/** A workflow from nodes and edges `[from, to, fromOutput?, toInput?]`. */
+export function workflow(name: string, nodes: FlowNode[], edges: Array<[string, string, number?, number?]>): Workflow {
 	const connections: Workflow['connections'] = {};
-	for (const [from, to, output = 0] of edges) {
+	for (const [from, to, output = 0, input = 0] of edges) {
 		const main = (connections[from] ??= { main: [] }).main;
 		while (main.length <= output) main.push([]);
-		main[output].push({ node: to, type: 'main', index: 0 });
+		main[output].push({ node: to, type: 'main', index: input });
 	}
 	return {
 		name,

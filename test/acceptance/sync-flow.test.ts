@@ -5,7 +5,6 @@
  * extra writes, counted in the target database and in the audit; a conflict under "System A wins"
  * resolves to the CRM's value and keeps the ERP's value in the conflict record.
  */
-import { DatabaseSync } from 'node:sqlite';
 import { Client } from 'pg';
 import mysql from 'mysql2/promise';
 
@@ -85,14 +84,9 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		return (await crm.query('SELECT * FROM crm_contacts ORDER BY id')).rows as Array<Record<string, unknown>>;
 	}
 
-	/** The audit rows the n8n process wrote, read straight from its SQLite store. */
-	function auditWrites(system: string): Array<Record<string, unknown>> {
-		const db = new DatabaseSync(storePath, { readOnly: true });
-		try {
-			return db.prepare(`SELECT * FROM audit WHERE system = ? AND action = 'write' AND outcome = 'ok'`).all(system) as Array<Record<string, unknown>>;
-		} finally {
-			db.close();
-		}
+	/** What the audit says the sync wrote into `system` (Commit's `write` entries), read from the store n8n uses. */
+	async function auditWrites(system: string) {
+		return (await store.audit({ system, limit: 1000 })).filter((e) => e.action === 'write' && e.outcome === 'ok');
 	}
 
 	beforeAll(async () => {
@@ -126,7 +120,7 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		const sqlCred = { crm: { dataSyncSqlApi: crmCred }, erp: { dataSyncSqlApi: erpCred } };
 		const storeCredential = { dataSyncStoreApi: storeCred };
 		/** The chain after the source: guard, map in, resolve, map out, write, commit. */
-		const chain = (target: 'crm' | 'erp', first: string): { nodes: FlowNode[]; edges: Array<[string, string, number?]> } => ({
+		const chain = (target: 'crm' | 'erp', first: string): { nodes: FlowNode[]; edges: Array<[string, string, number?, number?]> } => ({
 			nodes: [
 				ds('dataSyncLoopGuard', 'Loop Guard', { sync: 'contacts', ownActor: 'datasync' }, storeCredential),
 				ds('dataSyncMapper', 'To canonical', { operation: 'map', direction: 'toCanonical', input: 'items', mappingSource: 'json', mappingJson: JSON.stringify(MAPPING) }),
@@ -176,6 +170,51 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 					[['Poll now', 'Get Changes'], ...c.edges],
 				);
 			})(),
+			(() => {
+				// A full poll of both systems in one run: the changes meet in one Resolver batch, and each
+				// change goes to its target's database.
+				const c = chain('erp', 'Merge');
+				const nodes = c.nodes.filter((n) => n.name !== 'Write erp' && n.name !== 'Commit');
+				return workflow(
+					'CRM ↔ ERP (poll both)',
+					[
+						webhookNode('Poll both', paths.pollBoth),
+						ds('dataSyncDatabase', 'Changes in CRM', { operation: 'getChanges', sync: 'contacts', cursorSource: 'store', ...table.crm }, { ...sqlCred.crm, ...storeCredential }),
+						ds('dataSyncDatabase', 'Changes in ERP', { operation: 'getChanges', sync: 'contacts', cursorSource: 'store', ...table.erp }, { ...sqlCred.erp, ...storeCredential }),
+						{ name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3, parameters: {} },
+						...nodes,
+						{
+							name: 'To CRM?',
+							type: 'n8n-nodes-base.if',
+							typeVersion: 2.2,
+							parameters: {
+								conditions: {
+									options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
+									conditions: [{ id: 'to-crm', leftValue: '={{ $json.system }}', rightValue: 'crm', operator: { type: 'string', operation: 'equals' } }],
+									combinator: 'and',
+								},
+								options: {},
+							},
+						},
+						ds('dataSyncDatabase', 'Write crm', { operation: 'upsert', ...table.crm }, sqlCred.crm),
+						ds('dataSyncDatabase', 'Write erp', { operation: 'upsert', ...table.erp }, sqlCred.erp),
+						ds('dataSyncStore', 'Commit crm', { operation: 'commit', sync: 'contacts' }, storeCredential),
+						ds('dataSyncStore', 'Commit erp', { operation: 'commit', sync: 'contacts' }, storeCredential),
+					],
+					[
+						['Poll both', 'Changes in CRM'],
+						['Poll both', 'Changes in ERP'],
+						['Changes in CRM', 'Merge', 0, 0],
+						['Changes in ERP', 'Merge', 0, 1],
+						...c.edges.filter(([from, to]) => !['Write erp', 'Commit'].includes(to) && from !== 'Write erp'),
+						['From canonical', 'To CRM?'],
+						['To CRM?', 'Write crm', 0],
+						['To CRM?', 'Write erp', 1],
+						['Write crm', 'Commit crm'],
+						['Write erp', 'Commit erp'],
+					],
+				);
+			})(),
 		];
 		for (const def of defs) {
 			const created = await n8n.createWorkflow(def as unknown as Record<string, unknown>);
@@ -217,7 +256,7 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		const erpNow = await erpRows();
 		expect(erpNow).toHaveLength(1);
 		expect(erpNow[0]).toMatchObject({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', birth_date: '01/01/2024', modified_by: 'datasync' });
-		expect(auditWrites('erp')).toHaveLength(1);
+		expect(await auditWrites('erp')).toHaveLength(1);
 	});
 
 	it('the same change arriving again by poll is not written again', async () => {
@@ -233,7 +272,7 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		expect(reasons).toHaveLength(1);
 		expect(['duplicate-delivery', 'no-change', 'echo']).toContain(reasons[0]);
 		expect(await erpRows()).toHaveLength(1);
-		expect(auditWrites('erp')).toHaveLength(1);
+		expect(await auditWrites('erp')).toHaveLength(1);
 	});
 
 	it('the echo of our own write coming back from the ERP is not written to the CRM', async () => {
@@ -249,7 +288,7 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		expect(blocked.length + skipped.length).toBe(1);
 		expect(run.data!.resultData.runData['Write crm']).toBeUndefined();
 		expect(await crmRows()).toEqual(crmBefore);
-		expect(auditWrites('crm')).toHaveLength(0);
+		expect(await auditWrites('crm')).toHaveLength(0);
 	});
 
 	it('an ERP change flows to the CRM, and its echo from the CRM stops there', async () => {
@@ -261,38 +300,40 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		await n8n.waitForExecutions(workflows['ERP → CRM (webhook)'], 2);
 		const [crmRow] = await crmRows();
 		expect(crmRow).toMatchObject({ phone: '+44 20 2222', modifiedBy: 'datasync' });
-		expect(auditWrites('crm')).toHaveLength(1);
+		expect(await auditWrites('crm')).toHaveLength(1);
 
 		const echo = await signedPost(paths.crm, { ...crmRow, updatedAt: (crmRow.updatedAt as Date).toISOString() });
 		expect(echo.status).toBe(200);
 		const runs = await n8n.waitForExecutions(workflows['CRM → ERP (webhook)'], 2);
 		const blocked = runs[1].data!.resultData.runData['Loop Guard'][0].data!.main[1] ?? [];
 		expect((blocked[0]?.json.blocked as { reason: string } | undefined)?.reason).toBe('own-actor');
-		expect(auditWrites('erp')).toHaveLength(1);
+		expect(await auditWrites('erp')).toHaveLength(1);
 	});
 
 	it('"System A wins": both sides changed the phone; the CRM value wins and the ERP value stays in the conflict record', async () => {
 		const [c] = await crmRows();
 		const [e] = await erpRows();
+		const crmWritesBefore = (await auditWrites('crm')).length;
 		await crm.query(`UPDATE crm_contacts SET phone = '+44 20 3333', "modifiedBy" = 'alice', "updatedAt" = now() WHERE id = $1`, [c.id]);
-		await erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 4444', modified_by = 'bob' WHERE contact_id = ?`, [e.contact_id]);
-		const [c2] = await crmRows();
-		const [e2] = await erpRows();
-		// Both notifications in flight: the ERP's is handled first; the CRM's arrives after its own base was
-		// overwritten in the golden record, so both changed the same field: a conflict, settled by priority.
-		const erpFirst = await signedPost(paths.erp, { ...e2, changed_at: new Date(e2.changed_at as Date).toISOString() });
-		expect(erpFirst.status).toBe(200);
-		await n8n.waitForExecutions(workflows['ERP → CRM (webhook)'], 3);
-		const crmSecond = await signedPost(paths.crm, { ...c2, updatedAt: (c2.updatedAt as Date).toISOString() });
-		expect(crmSecond.status).toBe(200);
-		await n8n.waitForExecutions(workflows['CRM → ERP (webhook)'], 3);
+		await erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 4444', modified_by = 'bob', changed_at = CURRENT_TIMESTAMP(6) WHERE contact_id = ?`, [e.contact_id]);
+		// Both webhooks were lost; the poll of both systems brings both changes into one batch.
+		const res = await n8n.webhook(paths.pollBoth, {});
+		expect(res.status).toBe(200);
+		const [run] = await n8n.waitForExecutions(workflows['CRM ↔ ERP (poll both)'], 1);
+		expect(summary(run)).toMatchObject({ 'Changes in CRM': { items: [1] }, 'Changes in ERP': { items: [1] }, 'Write erp': { items: [1] } });
+		expect(run.status).toBe('success');
 
 		const key = (await store.findLink('contact', 'crm', String(c.id)))!.key;
 		expect((await store.getGolden('contact', key))!.data.phone).toBe('+44 20 3333');
 		expect((await erpRows())[0].phone_number).toBe('+44 20 3333');
-		const conflicts = [...(await store.listConflicts({ key, status: 'resolved' })), ...(await store.listConflicts({ key, status: 'open' }))];
+		expect((await crmRows())[0].phone).toBe('+44 20 3333');
+		expect(await auditWrites('crm')).toHaveLength(crmWritesBefore);
+		const conflicts = await store.listConflicts({ key, status: 'resolved' });
 		const phone = conflicts.find((x) => x.fields.includes('phone'));
 		expect(phone).toBeDefined();
 		expect(phone!.competing.map((v) => v.value)).toEqual(expect.arrayContaining(['+44 20 3333', '+44 20 4444']));
+		// The Resolver's Conflicts output showed it too, settled by the policy.
+		const settled = run.data!.resultData.runData['Resolver'][0].data!.main[1] ?? [];
+		expect(settled.map((i) => (i.json.conflict as { status?: string }).status)).toContain('resolved');
 	});
 });

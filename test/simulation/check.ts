@@ -79,7 +79,7 @@ export async function checkWorld(world: World): Promise<CheckReport> {
 		if (g.data[field] === edit.value) continue;
 		const competed = conflicts.some((c) => c.key === g.key && c.competing.some((v) => v.value === edit.value));
 		if (competed) continue;
-		if (!world.observed.has(`${email}|${field}|${edit.value}`)) {
+		if (world.overwrittenUnread.has(`${email}|${field}|${edit.value}`)) {
 			overwrittenBeforeRead++;
 			continue;
 		}

@@ -100,11 +100,17 @@ export class World {
 	/** Emails deleted at some point by a user (their history is not checked field by field). */
 	readonly deletedEmails = new Set<string>();
 
+	/** When the engine first read each value while it was current (`email|field|value` → clock). */
+	readonly observedAt = new Map<string, number>();
+
 	/**
-	 * Every value the engine read while it was current (`email|field|value`): an edit never read was
-	 * overwritten in its own system by a sync write first (targets here take blind full-record writes).
+	 * User values a sync write overwrote in their own system, planned before the engine had read them
+	 * (targets here take blind full-record writes, as most do). Any other dropped value is a failure.
 	 */
-	readonly observed = new Set<string>();
+	readonly overwrittenUnread = new Set<string>();
+
+	/** The clock when the changes being written were planned. */
+	private plannedAt = 0;
 
 	faults = true;
 
@@ -219,9 +225,14 @@ export class World {
 		const result = await resolve(this.store, options, items);
 		const stale = new Set(result.skipped.filter((s) => s.reason === 'stale').map((s) => s.sourceIndex));
 		items.forEach((item, i) => {
-			if (!stale.has(i)) for (const [f, v] of Object.entries(item.data)) this.observed.add(`${item.data.email}|${f}|${v}`);
+			if (stale.has(i)) return;
+			for (const [f, v] of Object.entries(item.data)) {
+				const k = `${item.data.email}|${f}|${v}`;
+				if (!this.observedAt.has(k)) this.observedAt.set(k, this.clock);
+			}
 		});
 		this.plannedThisPass += result.changes.length;
+		this.plannedAt = this.clock;
 		await this.writeAndCommit(options.runId, result.changes.map((c) => c.item));
 	}
 
@@ -253,6 +264,13 @@ export class World {
 		if (!record) {
 			record = { id: system.newId(), data: {}, updatedAt: 0, deleted: false };
 			system.records.set(record.id, record);
+		}
+		for (const f of FIELDS) {
+			const old = record.data[f];
+			if (old === undefined || old === change.data[f] || !this.edits.some((e) => e.value === old)) continue;
+			const k = `${record.data.email}|${f}|${old}`;
+			const readAt = this.observedAt.get(k);
+			if (readAt === undefined || readAt > this.plannedAt) this.overwrittenUnread.add(k);
 		}
 		record.data = { ...change.data };
 		record.updatedAt = this.tick();
@@ -316,6 +334,7 @@ export class World {
 				sync: SYNC,
 			});
 			this.plannedThisPass += changes.length;
+			this.plannedAt = this.clock;
 			this.log.push(`review ${conflict.id} ${conflict.kind} ${conflict.key}`);
 			await this.writeAndCommit(runId, changes.map((c) => c.item));
 		}

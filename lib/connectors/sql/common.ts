@@ -47,6 +47,51 @@ export function checkColumns(spec: TableSpec, columns: { has(name: string): bool
 	}
 }
 
+/** A field the table lacked is looked up again after this long (a column added meanwhile is then found). */
+export const MISSING_COLUMN_RECHECK_MS = 60_000;
+
+/**
+ * The descriptions of tables (their columns), read once and reused by every execution of the process, but
+ * read again when the table may have changed since: when a column the spec names is not there, or when a
+ * record to write carries a field that is no column (a column added while n8n runs must not be refused,
+ * nor silently dropped with Ignore Unknown Fields, until a restart). A field already found missing by the
+ * last read is only looked up again after MISSING_COLUMN_RECHECK_MS, so a sync whose records always carry
+ * an extra field does not pay a query per batch.
+ */
+export class TableDescriptions<T> {
+	private readonly entries = new Map<string, { value: T; at: number; missing: Set<string> }>();
+
+	constructor(private readonly columnsOf: (value: T) => { has(name: string): boolean }) {}
+
+	/** The cached description, or undefined when it must be read again. */
+	lookup(key: string, spec: TableSpec, records?: UpsertRecord[], now = Date.now()): T | undefined {
+		const entry = this.entries.get(key);
+		if (!entry) return undefined;
+		const columns = this.columnsOf(entry.value);
+		for (const column of [spec.idColumn, spec.updatedAtColumn, spec.softDelete?.column, spec.actorColumn]) {
+			if (column && !columns.has(column)) return undefined;
+		}
+		for (const field of unknownFields(spec, records, columns)) {
+			if (!entry.missing.has(field) || now - entry.at > MISSING_COLUMN_RECHECK_MS) return undefined;
+		}
+		return entry.value;
+	}
+
+	/** Keeps a description just read, with the fields of `records` it lacks. */
+	store(key: string, value: T, spec: TableSpec, records?: UpsertRecord[], now = Date.now()): T {
+		this.entries.set(key, { value, at: now, missing: unknownFields(spec, records, this.columnsOf(value)) });
+		return value;
+	}
+}
+
+function unknownFields(spec: TableSpec, records: UpsertRecord[] | undefined, columns: { has(name: string): boolean }): Set<string> {
+	const unknown = new Set<string>();
+	for (const record of records ?? []) {
+		for (const field of Object.keys(record.values)) if (field !== spec.idColumn && !columns.has(field)) unknown.add(field);
+	}
+	return unknown;
+}
+
 const SQL_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 export interface TimeParts {

@@ -17,6 +17,7 @@ import {
 	planUpsert,
 	SqlConfigError,
 	readTime,
+	TableDescriptions,
 	toSqlUtc,
 } from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
@@ -65,7 +66,7 @@ export class MySqlTransport implements SqlTransport {
 
 	private readonly pool: mysql.Pool;
 
-	private readonly columns = new Map<string, Map<string, ColumnKind>>();
+	private readonly columns = new TableDescriptions<Map<string, ColumnKind>>((columns) => columns);
 
 	private increment: number | undefined;
 
@@ -106,14 +107,15 @@ export class MySqlTransport implements SqlTransport {
 		await this.pool.end();
 	}
 
-	private async describe(spec: TableSpec): Promise<Map<string, ColumnKind>> {
+	/**
+	 * The table's columns and their kinds; read once per table and process, and again when the table may
+	 * have changed since (a column the spec or a record to write names is not in the cached list).
+	 */
+	private async describe(spec: TableSpec, records?: UpsertRecord[]): Promise<Map<string, ColumnKind>> {
 		checkTableSpec(spec);
 		const key = `${spec.schema ?? ''}\u0000${spec.table}`;
-		const known = this.columns.get(key);
-		if (known) {
-			checkColumns(spec, known);
-			return known;
-		}
+		const known = this.columns.lookup(key, spec, records);
+		if (known) return known;
 		const [rows] = await this.pool.query<RowDataPacket[]>(
 			`SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS
 			  WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?`,
@@ -126,8 +128,7 @@ export class MySqlTransport implements SqlTransport {
 			columns.set(String(row.name), type === 'datetime' || type === 'timestamp' ? 'timestamp' : 'other');
 		}
 		checkColumns(spec, columns);
-		this.columns.set(key, columns);
-		return columns;
+		return this.columns.store(key, columns, spec, records);
 	}
 
 	private toRecords(spec: TableSpec, rows: RowDataPacket[], fields: FieldPacket[]): ReadRecord[] {
@@ -224,7 +225,7 @@ export class MySqlTransport implements SqlTransport {
 	}
 
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
-		const columns = await this.describe(spec);
+		const columns = await this.describe(spec, records);
 		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
 		const statements: Array<{ sql: string; params: unknown[]; group: number; ids: string[] | null; rows: number }> = [];
 		plan.groups.forEach((group, g) => {

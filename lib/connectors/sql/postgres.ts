@@ -14,6 +14,7 @@ import {
 	planUpsert,
 	SqlConfigError,
 	readTime,
+	TableDescriptions,
 } from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
@@ -52,7 +53,7 @@ export class PostgresTransport implements SqlTransport {
 
 	private readonly pool: Pool;
 
-	private readonly columns = new Map<string, Map<string, Column>>();
+	private readonly columns = new TableDescriptions<Map<string, Column>>((columns) => columns);
 
 	constructor(config: SqlConnectionConfig) {
 		const poolConfig: PoolConfig = {
@@ -88,15 +89,15 @@ export class PostgresTransport implements SqlTransport {
 		await this.pool.end();
 	}
 
-	/** The table's columns and their kinds; checked once per table and process. */
-	private async describe(spec: TableSpec): Promise<Map<string, Column>> {
+	/**
+	 * The table's columns and their kinds; read once per table and process, and again when the table may
+	 * have changed since (a column the spec or a record to write names is not in the cached list).
+	 */
+	private async describe(spec: TableSpec, records?: UpsertRecord[]): Promise<Map<string, Column>> {
 		checkTableSpec(spec);
 		const key = `${spec.schema ?? ''}\u0000${spec.table}`;
-		const known = this.columns.get(key);
-		if (known) {
-			checkColumns(spec, known);
-			return known;
-		}
+		const known = this.columns.lookup(key, spec, records);
+		if (known) return known;
 		const { rows } = await this.pool.query<{ name: string; type: string; sqltype: string; category: string }>(
 			`SELECT a.attname AS name, t.typname AS type, format_type(a.atttypid, NULL) AS sqltype, t.typcategory AS category
 			   FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
@@ -116,8 +117,7 @@ export class PostgresTransport implements SqlTransport {
 			});
 		}
 		checkColumns(spec, columns);
-		this.columns.set(key, columns);
-		return columns;
+		return this.columns.store(key, columns, spec, records);
 	}
 
 	private toRecords(spec: TableSpec, rows: SqlRow[], fields: FieldDef[]): ReadRecord[] {
@@ -199,7 +199,7 @@ export class PostgresTransport implements SqlTransport {
 	}
 
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
-		const columns = await this.describe(spec);
+		const columns = await this.describe(spec, records);
 		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
 		const statements: Array<{ sql: string; params: unknown[]; expect: Array<string | null> }> = [];
 		for (const group of plan.groups) {

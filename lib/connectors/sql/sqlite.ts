@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { SyncCursor } from '../../item';
-import { asBatch, checkColumns, checkTableSpec, chunkRows, idToString, isPlainObject, parseTime, planUpsert, SqlConfigError, toIsoUtc } from './common';
+import { asBatch, checkColumns, checkTableSpec, chunkRows, idToString, isPlainObject, parseTime, planUpsert, SqlConfigError, TableDescriptions, toIsoUtc } from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
 /** SQLite's default limit of bound parameters per statement. */
@@ -74,7 +74,7 @@ export class SqliteTransport implements SqlTransport {
 
 	private readonly db: DatabaseSync;
 
-	private readonly tables = new Map<string, TableInfo>();
+	private readonly tables = new TableDescriptions<TableInfo>((info) => info.columns);
 
 	private readonly statements = new Map<string, StatementSync>();
 
@@ -106,20 +106,20 @@ export class SqliteTransport implements SqlTransport {
 		return s;
 	}
 
-	private describe(spec: TableSpec): TableInfo {
+	/**
+	 * The table's columns; read once per table and process, and again when the table may have changed
+	 * since (a column the spec or a record to write names is not in the cached list).
+	 */
+	private describe(spec: TableSpec, records?: UpsertRecord[]): TableInfo {
 		checkTableSpec(spec);
-		const known = this.tables.get(spec.table);
-		if (known) {
-			checkColumns(spec, known.columns);
-			return known;
-		}
+		const known = this.tables.lookup(spec.table, spec, records);
+		if (known) return known;
 		const rows = this.statement('SELECT name, type FROM pragma_table_info(?)').all(spec.table) as Array<{ name: string; type: string }>;
 		if (rows.length === 0) throw new SqlConfigError(`table "${spec.table}" does not exist`);
 		const columns = new Set(rows.map((r) => r.name));
 		checkColumns(spec, columns);
 		const info: TableInfo = { columns, declared: rows.find((r) => r.name === spec.updatedAtColumn)?.type.toUpperCase() ?? '' };
-		this.tables.set(spec.table, info);
-		return info;
+		return this.tables.store(spec.table, info, spec, records);
 	}
 
 	/** The layout of the updated-at column, learnt from a stored value (once per table and process). */
@@ -207,7 +207,7 @@ export class SqliteTransport implements SqlTransport {
 	}
 
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
-		const info = this.describe(spec);
+		const info = this.describe(spec, records);
 		const style = this.timeStyle(spec, info);
 		const plan = planUpsert(spec, records, options, info.columns, formatTime(options.now, style));
 		const t = quote(spec.table);

@@ -3,7 +3,7 @@
  * batch's size (a JSON array in one parameter), the same SQL on SQLite and Postgres.
  */
 import type { SyncCursor, SyncItem } from '../../item';
-import type { Driver, Sql, SqlValue } from './driver';
+import type { ColumnType, Driver, Sql, SqlValue } from './driver';
 import type {
 	AuditEntry,
 	CanonicalData,
@@ -122,15 +122,31 @@ export class StoreTx {
 		readonly now: string,
 	) {}
 
-	private rows(columns: Record<string, 'text' | 'int'>, alias = 'r') {
+	private rows(columns: Record<string, ColumnType>, alias = 'r') {
 		return this.sql.rows(columns, alias);
+	}
+
+	/**
+	 * How a batch is joined to a table. SQLite cannot estimate how many rows json_each yields and may put
+	 * the table in the outer loop, scanning the batch once per table row; CROSS JOIN keeps the batch
+	 * outside, so each batch row probes the table's index and the cost follows the batch, not the table.
+	 */
+	private get join(): string {
+		return this.sql.dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN';
+	}
+
+	/** DELETE of the rows of `table` that match the batch `source` (its parameter first, then the condition's). */
+	private deleteMatching(table: string, alias: string, source: string, condition: string): string {
+		return this.sql.dialect === 'sqlite'
+			? `DELETE FROM ${table} WHERE rowid IN (SELECT ${alias}.rowid FROM ${source} CROSS JOIN ${table} ${alias} ON ${condition})`
+			: `DELETE FROM ${table} ${alias} USING ${source} WHERE ${condition}`;
 	}
 
 	async linksByExternalId(entity: string, refs: Array<{ system: string; id: string }>): Promise<Link[]> {
 		if (!refs.length) return [];
 		const rows = await this.sql.all(
 			`SELECT l.* FROM ${this.rows({ system: 'text', id: 'text' })}
-			JOIN link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`,
+			${this.join} link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`,
 			[json(refs), entity],
 		);
 		return rows.map(linkFromRow);
@@ -139,7 +155,7 @@ export class StoreTx {
 	async linksByKey(entity: string, keys: string[]): Promise<Link[]> {
 		if (!keys.length) return [];
 		const rows = await this.sql.all(
-			`SELECT l.* FROM ${this.rows({ key: 'text' })} JOIN link l ON l.entity = ? AND l.key = r.key ORDER BY l.key, l.system`,
+			`SELECT l.* FROM ${this.rows({ key: 'text' })} ${this.join} link l ON l.entity = ? AND l.key = r.key ORDER BY l.key, l.system`,
 			[json(keys.map((key) => ({ key }))), entity],
 		);
 		return rows.map(linkFromRow);
@@ -148,7 +164,7 @@ export class StoreTx {
 	async goldenByKey(entity: string, keys: string[]): Promise<GoldenRecord[]> {
 		if (!keys.length) return [];
 		const rows = await this.sql.all(
-			`SELECT g.* FROM ${this.rows({ key: 'text' })} JOIN golden_record g ON g.entity = ? AND g.key = r.key`,
+			`SELECT g.* FROM ${this.rows({ key: 'text' })} ${this.join} golden_record g ON g.entity = ? AND g.key = r.key`,
 			[json(keys.map((key) => ({ key }))), entity],
 		);
 		return rows.map(goldenFromRow);
@@ -159,7 +175,7 @@ export class StoreTx {
 		if (!values.length) return [];
 		const rows = await this.sql.all(
 			`SELECT m.field, m.value, m.key FROM ${this.rows({ field: 'text', value: 'text' })}
-			JOIN match_value m ON m.entity = ? AND m.field = r.field AND m.value = r.value`,
+			${this.join} match_value m ON m.entity = ? AND m.field = r.field AND m.value = r.value`,
 			[json(values), entity],
 		);
 		return rows.map((r) => ({ field: String(r.field), value: String(r.value), key: String(r.key) }));
@@ -171,7 +187,7 @@ export class StoreTx {
 		await this.sql.run(
 			`INSERT INTO golden_record (entity, key, data, fields, version, deleted, updated_at)
 			SELECT r.entity, r.key, r.data, r.fields, r.version, r.deleted, r.updated_at
-			FROM ${this.rows({ entity: 'text', key: 'text', data: 'text', fields: 'text', version: 'int', deleted: 'int', updated_at: 'text' })}
+			FROM ${this.rows({ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text' })}
 			WHERE true
 			ON CONFLICT (entity, key) DO UPDATE SET data = excluded.data, fields = excluded.fields,
 				version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at`,
@@ -180,8 +196,8 @@ export class StoreTx {
 					records.map((g) => ({
 						entity: g.entity,
 						key: g.key,
-						data: json(g.data),
-						fields: json(g.fields),
+						data: g.data,
+						fields: g.fields,
 						version: g.version,
 						deleted: g.deleted ? 1 : 0,
 						updated_at: g.updatedAt,
@@ -191,8 +207,8 @@ export class StoreTx {
 		);
 		const keys = json(records.map((g) => ({ key: g.key })));
 		await this.sql.run(
-			`DELETE FROM match_value WHERE entity = ? AND key IN (SELECT r.key FROM ${this.rows({ key: 'text' })})`,
-			[entity, keys],
+			this.deleteMatching('match_value', 'm', this.rows({ key: 'text' }), 'm.entity = ? AND m.key = r.key'),
+			[keys, entity],
 		);
 		if (matchValues.length) {
 			await this.sql.run(
@@ -209,7 +225,7 @@ export class StoreTx {
 		await this.sql.run(
 			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, updated_at)
 			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, ?
-			FROM ${this.rows({ entity: 'text', key: 'text', system: 'text', external_id: 'text', base: 'text', written_hash: 'text', written_at: 'text', source_at: 'text' })}
+			FROM ${this.rows({ entity: 'text', key: 'text', system: 'text', external_id: 'text', base: 'json', written_hash: 'text', written_at: 'text', source_at: 'text' })}
 			WHERE true
 			ON CONFLICT (entity, key, system) DO UPDATE SET external_id = excluded.external_id, base = excluded.base,
 				written_hash = excluded.written_hash, written_at = excluded.written_at, source_at = excluded.source_at,
@@ -222,7 +238,7 @@ export class StoreTx {
 						key: l.key,
 						system: l.system,
 						external_id: l.externalId,
-						base: json(l.base),
+						base: l.base,
 						written_hash: l.writtenHash,
 						written_at: l.writtenAt,
 						source_at: l.sourceAt,
@@ -235,9 +251,8 @@ export class StoreTx {
 	async deleteLinks(entity: string, refs: Array<{ key: string; system: string }>): Promise<void> {
 		if (!refs.length) return;
 		await this.sql.run(
-			`DELETE FROM link WHERE entity = ? AND EXISTS (SELECT 1 FROM ${this.rows({ key: 'text', system: 'text' })}
-			WHERE r.key = link.key AND r.system = link.system)`,
-			[entity, json(refs)],
+			this.deleteMatching('link', 'l', this.rows({ key: 'text', system: 'text' }), 'l.entity = ? AND l.key = r.key AND l.system = r.system'),
+			[json(refs), entity],
 		);
 	}
 
@@ -260,7 +275,7 @@ export class StoreTx {
 		if (!refs.length) return [];
 		const rows = await this.sql.all(
 			`SELECT t.* FROM ${this.rows({ system: 'text', id: 'text' })}
-			JOIN link_tombstone t ON t.entity = ? AND t.system = r.system AND t.external_id = r.id`,
+			${this.join} link_tombstone t ON t.entity = ? AND t.system = r.system AND t.external_id = r.id`,
 			[json(refs), entity],
 		);
 		return rows.map((r) => ({
@@ -287,8 +302,8 @@ export class StoreTx {
 				system: 'text',
 				external_id: 'text',
 				action: 'text',
-				before: 'text',
-				after: 'text',
+				before: 'json',
+				after: 'json',
 				actor: 'text',
 				outcome: 'text',
 				error: 'text',
@@ -304,8 +319,8 @@ export class StoreTx {
 						system: e.system,
 						external_id: e.externalId,
 						action: e.action,
-						before: e.before === null ? null : json(e.before),
-						after: e.after === null ? null : json(e.after),
+						before: e.before,
+						after: e.after,
 						actor: e.actor,
 						outcome: e.outcome,
 						error: e.error,
@@ -331,11 +346,11 @@ export class StoreTx {
 				external_id: 'text',
 				kind: 'text',
 				status: 'text',
-				fields: 'text',
-				competing: 'text',
-				item: 'text',
+				fields: 'json',
+				competing: 'json',
+				item: 'json',
 				resolved_at: 'text',
-				resolution: 'text',
+				resolution: 'json',
 			})}`,
 			[
 				this.now,
@@ -349,11 +364,11 @@ export class StoreTx {
 						external_id: c.externalId,
 						kind: c.kind,
 						status: c.status,
-						fields: json(c.fields),
-						competing: json(c.competing),
-						item: json(c.item),
+						fields: c.fields,
+						competing: c.competing,
+						item: c.item,
 						resolved_at: c.status === 'resolved' ? this.now : null,
-						resolution: c.resolution === undefined ? null : json(c.resolution),
+						resolution: c.resolution ?? null,
 					})),
 				),
 			],
@@ -364,7 +379,7 @@ export class StoreTx {
 		if (!keys.length) return [];
 		const rows = await this.sql.all(
 			`SELECT c.* FROM ${this.rows({ key: 'text' })}
-			JOIN conflict c ON c.entity = ? AND c.key = r.key AND c.status = 'open' ORDER BY c.id`,
+			${this.join} conflict c ON c.entity = ? AND c.key = r.key AND c.status = 'open' ORDER BY c.id`,
 			[json(keys.map((key) => ({ key }))), entity],
 		);
 		return rows.map(conflictFromRow);
@@ -375,10 +390,11 @@ export class StoreTx {
 		return rows.length ? conflictFromRow(rows[0]) : null;
 	}
 
-	async markConflictResolved(id: number, resolution: unknown): Promise<void> {
-		await this.sql.run(`UPDATE conflict SET status = 'resolved', resolved_at = ?, resolution = ? WHERE id = ?`, [
+	async markConflictResolved(id: number, resolution: unknown, competing: CompetingValue[]): Promise<void> {
+		await this.sql.run(`UPDATE conflict SET status = 'resolved', resolved_at = ?, resolution = ?, competing = ? WHERE id = ?`, [
 			this.now,
 			json(resolution),
+			json(competing),
 			id,
 		]);
 	}
@@ -388,7 +404,7 @@ export class StoreTx {
 		await this.sql.run(
 			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at)
 			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at
-			FROM ${this.rows({ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'text', status: 'text', created_at: 'text' })}
+			FROM ${this.rows({ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text' })}
 			WHERE true
 			ON CONFLICT (run_id, entity, key, system) DO UPDATE SET op = excluded.op, data = excluded.data,
 				status = excluded.status, created_at = excluded.created_at`,
@@ -400,7 +416,7 @@ export class StoreTx {
 						key: c.key,
 						system: c.system,
 						op: c.op,
-						data: json(c.data),
+						data: c.data,
 						status: c.status,
 						created_at: c.createdAt,
 					})),
@@ -413,7 +429,7 @@ export class StoreTx {
 		if (!refs.length) return [];
 		const rows = await this.sql.all(
 			`SELECT p.* FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
-			JOIN planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
+			${this.join} planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
 			[json(refs), runId],
 		);
 		return rows.map((r) => ({
@@ -431,18 +447,25 @@ export class StoreTx {
 	async deletePlanned(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {
 		if (!refs.length) return;
 		await this.sql.run(
-			`DELETE FROM planned_change WHERE run_id = ? AND EXISTS (SELECT 1 FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
-			WHERE r.entity = planned_change.entity AND r.key = planned_change.key AND r.system = planned_change.system)`,
-			[runId, json(refs)],
+			this.deleteMatching(
+				'planned_change',
+				'p',
+				this.rows({ entity: 'text', key: 'text', system: 'text' }),
+				'p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system',
+			),
+			[json(refs), runId],
 		);
 	}
 
 	async markPlannedFailed(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {
 		if (!refs.length) return;
 		await this.sql.run(
-			`UPDATE planned_change SET status = 'failed' WHERE run_id = ? AND EXISTS (SELECT 1 FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
-			WHERE r.entity = planned_change.entity AND r.key = planned_change.key AND r.system = planned_change.system)`,
-			[runId, json(refs)],
+			this.sql.dialect === 'sqlite'
+				? `UPDATE planned_change SET status = 'failed' WHERE rowid IN (SELECT p.rowid FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+					CROSS JOIN planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system)`
+				: `UPDATE planned_change p SET status = 'failed' FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+					WHERE p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
+			[json(refs), runId],
 		);
 	}
 
@@ -559,7 +582,7 @@ export class StoreTx {
 		);
 		const rows = await this.sql.all(
 			`SELECT c.scope, c.name, c.window_start, c.count FROM ${this.rows({ scope: 'text', name: 'text', window_start: 'text' })}
-			JOIN counter c ON c.scope = r.scope AND c.name = r.name AND c.window_start = r.window_start`,
+			${this.join} counter c ON c.scope = r.scope AND c.name = r.name AND c.window_start = r.window_start`,
 			[json(list.map((c) => ({ scope: c.scope, name: c.name, window_start: c.windowStart })))],
 		);
 		const now = new Map(rows.map((r) => [`${r.scope}\u0000${r.name}\u0000${r.window_start}`, Number(r.count)]));
@@ -571,7 +594,7 @@ export class StoreTx {
 		if (!hashes.length) return new Set();
 		const list = json([...new Set(hashes)].map((hash) => ({ hash })));
 		const rows = await this.sql.all(
-			`SELECT d.hash FROM ${this.rows({ hash: 'text' })} JOIN delivery d ON d.hash = r.hash AND d.seen_at >= ?`,
+			`SELECT d.hash FROM ${this.rows({ hash: 'text' })} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?`,
 			[list, since],
 		);
 		await this.sql.run(
@@ -602,11 +625,31 @@ function runFromRow(r: Record<string, unknown>): RunRecord {
 	};
 }
 
-/** Orders cursors by the source's timestamp, then by id, so equal timestamps are not skipped. */
+/** Digits of a timestamp's fraction beyond the millisecond (Date.parse drops them): "…12.345678Z" → "678000". */
+function subMillisecond(ts: string): string {
+	const fraction = /\.(\d+)/.exec(ts)?.[1] ?? '';
+	return fraction.slice(3).padEnd(6, '0').slice(0, 6);
+}
+
+const INTEGER = /^-?\d+$/;
+
+/**
+ * Orders cursors by the source's timestamp, then by id, so equal timestamps are not skipped. Timestamps
+ * compare at full precision (Postgres and MySQL keep microseconds); integer ids compare as numbers, as
+ * the source orders them ("9" before "10"), other ids as text.
+ */
 export function compareCursors(a: SyncCursor, b: SyncCursor): number {
 	const ta = Date.parse(a.ts);
 	const tb = Date.parse(b.ts);
 	if (ta !== tb) return ta < tb ? -1 : 1;
+	const fa = subMillisecond(a.ts);
+	const fb = subMillisecond(b.ts);
+	if (fa !== fb) return fa < fb ? -1 : 1;
+	if (INTEGER.test(a.id) && INTEGER.test(b.id)) {
+		const ia = BigInt(a.id);
+		const ib = BigInt(b.id);
+		return ia < ib ? -1 : ia > ib ? 1 : 0;
+	}
 	return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 

@@ -80,7 +80,12 @@ export interface ConflictRecord {
 	resolution: unknown;
 }
 
-export type AuditAction = 'create' | 'update' | 'delete' | 'link' | 'merge' | 'skip' | 'conflict' | 'resolve' | 'write' | 'purge';
+/**
+ * `write`: a change the sync made in a target system (Commit: upsert or delete, ok or failed; `system` is
+ * the target). The others say what happened to the golden record because of a source's change (`system`
+ * is the source): `create`, `merge`, `delete`, `link`, `skip`, `conflict`, `resolve`.
+ */
+export type AuditAction = 'create' | 'merge' | 'delete' | 'link' | 'skip' | 'conflict' | 'resolve' | 'write';
 
 export interface AuditEntry {
 	id?: number;

@@ -2,6 +2,7 @@
  * The SQL transports against real Postgres, MariaDB and an SQLite file: one suite, run per dialect.
  */
 import { closeSharedTransports, openTransport, SqlConfigError, type SqlTransport, type TableSpec, type UpsertRecord, type WriteOptions } from '../../../lib/connectors/sql';
+import { MISSING_COLUMN_RECHECK_MS } from '../../../lib/connectors/sql/common';
 import { SyncItemError, type SyncCursor } from '../../../lib/item';
 import { contactTableDdl, openFixture, type DialectFixture } from './fixtures';
 
@@ -237,5 +238,25 @@ describe.each(['postgres', 'mysql', 'sqlite'] as const)('SQL transport: %s', (di
 		await expect(t.readChanges({ ...spec, table: 'bad\u0001name' }, null, 1)).rejects.toThrow(SqlConfigError);
 		await expect(t.readChanges({ ...spec, updatedAtColumn: 'changed' }, null, 1)).rejects.toThrow('Updated-at column "changed" is not a column');
 		await expect(t.readChanges({ ...spec, table: 'missing table' }, null, 1)).rejects.toThrow('table "missing table" does not exist');
+	});
+
+	test('a column added to the table after its first use is written, not refused or dropped', async () => {
+		const record = (values: Record<string, unknown>): UpsertRecord[] => [{ id: ids[30], values, label: 'item 0', index: 0 }];
+		const alter = (column: string) => f.query(`ALTER TABLE ${f.q(TABLE)} ADD COLUMN ${f.q(column)} ${dialect === 'mysql' ? 'varchar(64)' : 'text'}`);
+		await expect(t.upsert(spec, record({ 'fax №': '1' }), plain)).rejects.toThrow('field "fax №" is not a column');
+		await alter('fax №');
+		// A field found missing a moment ago is looked up again only after a while (no query per batch)…
+		await expect(t.upsert(spec, record({ 'fax №': '2' }), plain)).rejects.toThrow('field "fax №" is not a column');
+		const spy = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + MISSING_COLUMN_RECHECK_MS + 1);
+		try {
+			await t.upsert(spec, record({ 'fax №': '3' }), plain);
+		} finally {
+			spy.mockRestore();
+		}
+		expect((await t.readByIds(spec, [ids[30]]))[0].row['fax №']).toBe('3');
+		// …while a field never seen missing is looked up at once, also when unknown fields would be ignored.
+		await alter('phone');
+		await t.upsert(spec, record({ phone: '+49 30 1' }), { ...plain, ignoreUnknownFields: true });
+		expect((await t.readByIds(spec, [ids[30]]))[0].row.phone).toBe('+49 30 1');
 	});
 });

@@ -86,6 +86,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine on %
 		const loser = await round(store, [change('shop', `shop-${key}`, { email: 'p@x.io', name: 'Patty' })]);
 		expect((await store.getGolden('contact', key))?.data.name).toBe('Patricia');
 		expect(loser.changes.map((c) => c.item.system)).toEqual(['shop']);
+		expect(loser.conflicts).toEqual([expect.objectContaining({ kind: 'field', status: 'resolved', fields: ['name'] })]);
 		const [conflict] = await store.listConflicts({ key, status: 'resolved' });
 		expect(conflict.competing.map((c) => c.value)).toEqual(expect.arrayContaining(['Patty', 'Patricia', 'Pat']));
 	});
@@ -110,7 +111,7 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine on %
 		const key = r.changes[0].item.key as string;
 		await resolve(store, options(manual), [change('crm', 'v1', { email: 'v@x.io', name: 'Victor' })]);
 		const review = await round(store, [change('erp', `erp-${key}`, { email: 'v@x.io', name: 'Vicky' })], manual);
-		expect(review.conflicts).toEqual([expect.objectContaining({ kind: 'field', fields: ['name'], key })]);
+		expect(review.conflicts).toEqual([expect.objectContaining({ kind: 'field', status: 'open', fields: ['name'], key })]);
 		expect(review.changes.map((c) => c.item.system)).not.toContain('erp');
 		expect((await store.getGolden('contact', key))?.data.name).toBe('Victor');
 		const again = await resolve(store, options(manual), [change('erp', `erp-${key}`, { email: 'v@x.io', name: 'Vicky' })]);
@@ -169,6 +170,23 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine on %
 			['crm', null],
 			['shop', `shop-${key}`],
 		]);
+	});
+
+	it('skips stale deliveries: an older change of a record, or a late one of a deleted record', async () => {
+		const at = (h: number) => `2024-06-01T${String(h).padStart(2, '0')}:00:00Z`;
+		const r = await round(store, [change('crm', 'st1', { email: 'st@x.io', name: 'New' }, { changedAt: at(10) })]);
+		const key = r.changes[0].item.key as string;
+		const old = await resolve(store, options(), [change('crm', 'st1', { email: 'st@x.io', name: 'Old' }, { changedAt: at(9) })]);
+		expect(old.skipped).toEqual([expect.objectContaining({ reason: 'stale' })]);
+		expect((await store.getGolden('contact', key))?.data.name).toBe('New');
+
+		const gone = await resolve(store, options(), [removal('crm', 'st2', { changedAt: at(12) })]);
+		expect(gone.skipped).toEqual([expect.objectContaining({ reason: 'unknown-record' })]);
+		const late = await resolve(store, options(), [change('crm', 'st2', { email: 'st2@x.io' }, { changedAt: at(11) })]);
+		expect(late.skipped).toEqual([expect.objectContaining({ reason: 'stale' })]);
+		const restored = await resolve(store, options(), [change('crm', 'st2', { email: 'st2@x.io' }, { changedAt: at(13) })]);
+		expect(restored.skipped).toEqual([]);
+		expect(await store.findLink('contact', 'crm', 'st2')).not.toBeNull();
 	});
 
 	it('a dry run returns the whole plan and stores nothing', async () => {

@@ -31,6 +31,13 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('store on %s
 		await store.transaction((tx) => tx.advanceCursor('s', 'crm', 'contact', { ts: '2024-01-01T00:00:00Z', id: '6' }));
 		expect(await store.getCursor('s', 'crm', 'contact')).toEqual({ ts: '2024-01-01T00:00:00Z', id: '6' });
 		expect(await store.getCursor('s', 'erp', 'contact')).toBeNull();
+		// Microseconds count (Postgres and MySQL keep them), and integer ids order as numbers.
+		await store.transaction((tx) => tx.advanceCursor('s', 'crm', 'contact', { ts: '2024-01-01T00:00:00.000004Z', id: '1' }));
+		expect(await store.getCursor('s', 'crm', 'contact')).toEqual({ ts: '2024-01-01T00:00:00.000004Z', id: '1' });
+		await store.transaction((tx) => tx.advanceCursor('s', 'crm', 'contact', { ts: '2024-01-01T00:00:00.000004Z', id: '10' }));
+		expect(await store.getCursor('s', 'crm', 'contact')).toEqual({ ts: '2024-01-01T00:00:00.000004Z', id: '10' });
+		await store.transaction((tx) => tx.advanceCursor('s', 'crm', 'contact', { ts: '2024-01-01T00:00:00.000004Z', id: '9' }));
+		expect(await store.getCursor('s', 'crm', 'contact')).toEqual({ ts: '2024-01-01T00:00:00.000004Z', id: '10' });
 	});
 
 	it('upgrades an older store on open', async () => {
