@@ -25,7 +25,7 @@ export async function testStoreCredential(data: ICredentialDataDecryptedObject |
 	try {
 		const store = await openStore(storeConfigFromCredentials(data ?? {}));
 		await store.getCursor('credential-test', 'credential-test', 'credential-test');
-		return { status: 'OK', message: 'Store is ready' };
+		return { status: 'OK', message: `Connected to the sync store (${store.where})` };
 	} catch (error) {
 		return { status: 'Error', message: (error as Error).message };
 	}

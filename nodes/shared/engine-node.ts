@@ -12,6 +12,7 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
+import { testStoreCredential as testStore } from '../../lib/connectors/credential-tests';
 import { openStore, storeConfigFromCredentials, type Store } from '../../lib/engine';
 import { parseSyncItem, SyncItemError, type SyncItem } from '../../lib/item';
 
@@ -29,18 +30,12 @@ export async function storeOf(ctx: IExecuteFunctions): Promise<Store> {
 	}
 }
 
-/** Credential test for the DataSync Store credential: opens the store and migrates it if needed. */
+/** Credential test for the DataSync Store credential (the nodes' `testedBy: 'dataSyncStoreTest'`). */
 export async function testStoreCredential(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
-	try {
-		const store = await openStore(storeConfigFromCredentials(credential.data ?? {}));
-		await store.listRuns('(credential test)', 1);
-		return { status: 'OK', message: `Connected to the sync store (${store.where})` };
-	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
-	}
+	return await testStore(credential.data);
 }
 
 /** A comma- or line-separated list parameter ("crm, erp") as trimmed, non-empty names. */
