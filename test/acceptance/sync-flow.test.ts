@@ -5,84 +5,22 @@
  * extra writes, counted in the target database and in the audit; a conflict under "System A wins"
  * resolves to the CRM's value and keeps the ERP's value in the conflict record.
  */
-import { Client } from 'pg';
-import mysql from 'mysql2/promise';
-
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
-import { signWebhook } from '../../lib/connectors/webhook/signature';
-import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
-import { ds, webhookNode, workflow, type FlowNode } from './flows';
+import { createTempDir, type TempDir } from '../helpers/services';
+import { changeTrigger, CrmErp, signedPost as post, syncChain, TABLES } from './crm-erp';
+import { ds, webhookNode, workflow } from './flows';
 import { N8nInstance, summary, uniqueId } from './harness';
-
-const SECRET = 'acceptance-signing-secret-0123456789';
-
-const MAPPING = {
-	format: 'datasync-mapping/1',
-	entity: 'contact',
-	canonical: {
-		fields: {
-			email: { type: 'string', required: true, email: true },
-			firstName: { type: 'string' },
-			lastName: { type: 'string' },
-			phone: { type: 'string' },
-			birthDate: { type: 'date' },
-		},
-	},
-	systems: {
-		crm: {
-			idField: 'id',
-			unmapped: 'drop',
-			fields: [
-				{ canonical: 'email', system: 'email' },
-				{ canonical: 'firstName', system: 'firstName' },
-				{ canonical: 'lastName', system: 'lastName' },
-				{ canonical: 'phone', system: 'phone' },
-				{ canonical: 'birthDate', system: 'birthDate', transform: 'date', options: { format: 'yyyy-MM-dd' } },
-			],
-		},
-		erp: {
-			idField: 'contact_id',
-			unmapped: 'drop',
-			fields: [
-				{ canonical: 'email', system: 'email' },
-				{ canonical: 'firstName', system: 'first_name' },
-				{ canonical: 'lastName', system: 'last_name' },
-				{ canonical: 'phone', system: 'phone_number' },
-				{ canonical: 'birthDate', system: 'birth_date', transform: 'date', options: { format: 'dd/MM/yyyy' } },
-			],
-		},
-	},
-};
 
 describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver → Mapper → Database → Store Commit', () => {
 	let n8n: N8nInstance;
-	let pg: PgTestDatabase;
-	let maria: MariaDbTestDatabase;
+	const systems = new CrmErp();
 	let dir: TempDir;
-	let crm: Client;
-	let erp: mysql.Connection;
 	let store: Store;
-	let storePath: string;
 	const paths = { crm: `crm-${uniqueId('crm')}`, erp: `erp-${uniqueId('erp')}`, poll: `poll-${uniqueId('poll')}`, pollBoth: `both-${uniqueId('both')}` };
 	const workflows: Record<string, string> = {};
-
-	async function signedPost(path: string, body: unknown) {
-		const raw = JSON.stringify(body);
-		const ts = String(Math.floor(Date.now() / 1000));
-		return n8n.webhook(path, undefined, {
-			raw,
-			headers: { 'x-datasync-timestamp': ts, 'x-datasync-signature': signWebhook(SECRET, ts, raw) },
-		});
-	}
-
-	async function erpRows() {
-		const [rows] = await erp.query('SELECT * FROM erp_contacts ORDER BY contact_id');
-		return rows as Array<Record<string, unknown>>;
-	}
-
-	async function crmRows() {
-		return (await crm.query('SELECT * FROM crm_contacts ORDER BY id')).rows as Array<Record<string, unknown>>;
-	}
+	const signedPost = (path: string, body: unknown) => post(n8n, path, body);
+	const erpRows = () => systems.erpRows();
+	const crmRows = () => systems.crmRows();
 
 	/** What the audit says the sync wrote into `system` (Commit's `write` entries), read from the store n8n uses. */
 	async function auditWrites(system: string) {
@@ -90,69 +28,16 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 	}
 
 	beforeAll(async () => {
-		[pg, maria] = await Promise.all([createPgDatabase('ds_flow'), createMariaDbDatabase('ds_flow')]);
+		await systems.setup();
 		dir = createTempDir('ds-flow');
-		storePath = dir.file('store.sqlite');
-		crm = new Client(pg.config);
-		await crm.connect();
-		await crm.query(`CREATE TABLE crm_contacts (
-			id SERIAL PRIMARY KEY, email TEXT NOT NULL, "firstName" TEXT, "lastName" TEXT, phone TEXT, "birthDate" TEXT,
-			"updatedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT now(), "modifiedBy" TEXT)`);
-		erp = await mysql.createConnection(maria.config);
-		await erp.query(`CREATE TABLE erp_contacts (
-			contact_id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(254) NOT NULL, first_name VARCHAR(100), last_name VARCHAR(100),
-			phone_number VARCHAR(40), birth_date VARCHAR(10), changed_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), modified_by VARCHAR(64))`);
-
+		const storeConfig = { backend: 'sqlite' as const, path: dir.file('store.sqlite') };
 		n8n = await N8nInstance.start();
-		const storeCred = await n8n.createCredential('dataSyncStoreApi', 'Sync store', { backend: 'sqlite', path: storePath });
-		const crmCred = await n8n.createCredential('dataSyncSqlApi', 'CRM (Postgres)', {
-			dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable',
-		});
-		const erpCred = await n8n.createCredential('dataSyncSqlApi', 'ERP (MariaDB)', {
-			dialect: 'mysql', host: maria.config.host, port: maria.config.port, database: maria.config.database, user: maria.config.user, password: maria.config.password, ssl: 'disable',
-		});
-		const secretCred = await n8n.createCredential('dataSyncWebhookApi', 'Signing secret', { secret: SECRET });
-
-		const table = {
-			crm: { entity: 'contact', system: 'crm', table: 'crm_contacts', idColumn: 'id', updatedAtColumn: 'updatedAt', actorColumn: 'modifiedBy' },
-			erp: { entity: 'contact', system: 'erp', table: 'erp_contacts', idColumn: 'contact_id', updatedAtColumn: 'changed_at', actorColumn: 'modified_by' },
-		};
-		const sqlCred = { crm: { dataSyncSqlApi: crmCred }, erp: { dataSyncSqlApi: erpCred } };
-		const storeCredential = { dataSyncStoreApi: storeCred };
-		/** The chain after the source: guard, map in, resolve, map out, write, commit. */
-		const chain = (target: 'crm' | 'erp', first: string): { nodes: FlowNode[]; edges: Array<[string, string, number?, number?]> } => ({
-			nodes: [
-				ds('dataSyncLoopGuard', 'Loop Guard', { sync: 'contacts', ownActor: 'datasync' }, storeCredential),
-				ds('dataSyncMapper', 'To canonical', { operation: 'map', direction: 'toCanonical', input: 'items', mappingSource: 'json', mappingJson: JSON.stringify(MAPPING) }),
-				ds('dataSyncConflictResolver', 'Resolver', { sync: 'contacts', entity: 'contact', systems: 'crm, erp', matchKeys: 'email', policy: 'priority', priority: 'crm, erp' }, storeCredential),
-				ds('dataSyncMapper', 'From canonical', { operation: 'map', direction: 'fromCanonical', input: 'items', mappingSource: 'json', mappingJson: JSON.stringify(MAPPING) }),
-				ds('dataSyncDatabase', `Write ${target}`, { operation: 'upsert', ...table[target] }, sqlCred[target]),
-				ds('dataSyncStore', 'Commit', { operation: 'commit', sync: 'contacts' }, storeCredential),
-			],
-			edges: [
-				[first, 'Loop Guard'],
-				['Loop Guard', 'To canonical'],
-				['To canonical', 'Resolver'],
-				['Resolver', 'From canonical'],
-				['From canonical', `Write ${target}`],
-				[`Write ${target}`, 'Commit'],
-			],
-		});
-		const trigger = (system: 'crm' | 'erp'): FlowNode =>
-			ds(
-				'dataSyncTrigger',
-				'DataSync Trigger',
-				{
-					path: paths[system],
-					entity: 'contact',
-					system,
-					idField: table[system].idColumn,
-					changedAtField: table[system].updatedAtColumn,
-					actorField: table[system].actorColumn,
-					dataField: '',
-				},
-				{ dataSyncWebhookApi: secretCred },
-			);
+		const creds = await systems.credentials(n8n, storeConfig);
+		const chain = (target: 'crm' | 'erp', first: string) => syncChain(creds, target, first);
+		const trigger = (system: 'crm' | 'erp') => changeTrigger(creds, system, paths[system]);
+		const table = TABLES;
+		const sqlCred = { crm: creds.crm, erp: creds.erp };
+		const storeCredential = creds.store;
 		const defs = [
 			(() => {
 				const c = chain('erp', 'DataSync Trigger');
@@ -221,21 +106,18 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 			workflows[def.name] = created.id;
 			await n8n.publish(created.id);
 		}
-		store = await openStore({ backend: 'sqlite', path: storePath });
+		store = await openStore(storeConfig);
 	});
 
 	afterAll(async () => {
 		await n8n?.stop();
 		await closeAllStores();
-		await crm?.end();
-		await erp?.end();
-		await pg?.drop();
-		await maria?.drop();
+		await systems.teardown();
 		dir?.remove();
 	});
 
 	it('a CRM change by webhook is written once to the ERP (firstName → first_name, 2024-01-01 → 01/01/2024)', async () => {
-		const { rows } = await crm.query(
+		const { rows } = await systems.crm.query(
 			`INSERT INTO crm_contacts (email, "firstName", "lastName", phone, "birthDate", "modifiedBy") VALUES ($1, $2, $3, $4, $5, 'alice') RETURNING id, "updatedAt"`,
 			['ada@example.com', 'Ada', 'Lovelace', '+44 20 1111', '2024-01-01'],
 		);
@@ -293,7 +175,7 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 
 	it('an ERP change flows to the CRM, and its echo from the CRM stops there', async () => {
 		const [row] = await erpRows();
-		await erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 2222', modified_by = 'bob' WHERE contact_id = ?`, [row.contact_id]);
+		await systems.erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 2222', modified_by = 'bob' WHERE contact_id = ?`, [row.contact_id]);
 		const [changed] = await erpRows();
 		const res = await signedPost(paths.erp, { ...changed, changed_at: new Date(changed.changed_at as Date).toISOString() });
 		expect(res.status).toBe(200);
@@ -314,8 +196,8 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		const [c] = await crmRows();
 		const [e] = await erpRows();
 		const crmWritesBefore = (await auditWrites('crm')).length;
-		await crm.query(`UPDATE crm_contacts SET phone = '+44 20 3333', "modifiedBy" = 'alice', "updatedAt" = now() WHERE id = $1`, [c.id]);
-		await erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 4444', modified_by = 'bob', changed_at = CURRENT_TIMESTAMP(6) WHERE contact_id = ?`, [e.contact_id]);
+		await systems.crm.query(`UPDATE crm_contacts SET phone = '+44 20 3333', "modifiedBy" = 'alice', "updatedAt" = now() WHERE id = $1`, [c.id]);
+		await systems.erp.query(`UPDATE erp_contacts SET phone_number = '+44 20 4444', modified_by = 'bob', changed_at = CURRENT_TIMESTAMP(6) WHERE contact_id = ?`, [e.contact_id]);
 		// Both webhooks were lost; the poll of both systems brings both changes into one batch.
 		const res = await n8n.webhook(paths.pollBoth, {});
 		expect(res.status).toBe(200);
