@@ -42,6 +42,15 @@ export interface TemplateSwaps {
 	parameters?: Record<string, Json>;
 	/** The workflow's name in n8n. */
 	name?: string;
+	/** Last changes to the workflow (after the swaps above). */
+	patch?: (workflow: TemplateWorkflow) => void;
+}
+
+/** A node of a workflow by name (throws when missing). */
+export function nodeNamed(workflow: TemplateWorkflow, name: string): TemplateNode {
+	const node = workflow.nodes.find((n) => n.name === name);
+	if (!node) throw new Error(`workflow "${workflow.name}" has no node "${name}"`);
+	return node;
 }
 
 /** A template as shipped: workflows/<name>.json. */
@@ -72,6 +81,7 @@ export function swapTemplate(template: TemplateWorkflow, swaps: TemplateSwaps): 
 		Object.assign(p, swaps.parameters?.[node.name] ?? {});
 	}
 	if (swaps.name) wf.name = swaps.name;
+	swaps.patch?.(wf);
 	return wf;
 }
 
@@ -84,6 +94,9 @@ export async function importTemplate(n8n: N8nInstance, name: string, swaps: Temp
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The audit actions of a write that Store Commit recorded ("write"; older stores said create / update / delete). */
+export const WRITE_ACTIONS: string[] = ['write', 'create', 'update', 'delete'];
 
 /**
  * Runs a workflow from one of its triggers, as "Execute workflow" in the editor does (POST

@@ -1,0 +1,584 @@
+/**
+ * Writes the workflow templates in workflows/*.json (shipped in dist/workflows by gulp). The JSON files
+ * are what users import; this script only keeps their many nodes consistent (names, credentials,
+ * parameters, canvas positions). After changing it:
+ *
+ *   npx node -r ./scripts/register-ts.js scripts/build-templates.ts
+ *
+ * Every template uses the DataSync nodes as users get them (`n8n-nodes-datasync.*`, typeVersion 1),
+ * references credentials by name with placeholder ids, and explains itself in sticky notes.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { REPO_ROOT } from '../test/acceptance/harness';
+import { TEMPLATE_CREDENTIALS, templateContactMapping } from './template-mapping';
+
+type Json = Record<string, unknown>;
+type Position = [number, number];
+
+interface Node {
+	id: string;
+	name: string;
+	type: string;
+	typeVersion: number;
+	position: Position;
+	parameters: Json;
+	credentials?: Record<string, { id: string; name: string }>;
+	webhookId?: string;
+	alwaysOutputData?: boolean;
+	executeOnce?: boolean;
+}
+
+const DS = 'n8n-nodes-datasync.';
+const MAPPING_JSON = JSON.stringify(templateContactMapping(), null, 2);
+
+/** Stable ids, so re-running the script gives the same files. */
+function stableId(template: string, name: string): string {
+	const h = createHash('sha1').update(`${template}/${name}`).digest('hex');
+	return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+const cred = {
+	store: { dataSyncStoreApi: TEMPLATE_CREDENTIALS.store },
+	sqlA: { dataSyncSqlApi: TEMPLATE_CREDENTIALS.systemA },
+	sqlB: { dataSyncSqlApi: TEMPLATE_CREDENTIALS.systemB },
+	restC: { dataSyncRestApi: TEMPLATE_CREDENTIALS.systemC },
+	secretA: { dataSyncWebhookApi: TEMPLATE_CREDENTIALS.secretA },
+	secretB: { dataSyncWebhookApi: TEMPLATE_CREDENTIALS.secretB },
+	secretC: { dataSyncWebhookApi: TEMPLATE_CREDENTIALS.secretC },
+};
+
+/** The tables and the REST collection the templates name: the CRM (A), the ERP (B) and the shop (C). */
+const TABLE = {
+	crm: { entity: 'contact', system: 'crm', table: 'crm_contacts', idColumn: 'id', updatedAtColumn: 'updatedAt', actorColumn: 'modifiedBy' },
+	erp: { entity: 'contact', system: 'erp', table: 'erp_contacts', idColumn: 'contact_id', updatedAtColumn: 'changed_at', actorColumn: 'modified_by' },
+};
+const SHOP = {
+	entity: 'contact',
+	system: 'shop',
+	collectionPath: '/contacts',
+	idField: 'id',
+	updatedAtField: 'updated_at',
+	actorField: 'updated_by',
+};
+const SHOP_LIST = {
+	updatedSinceParam: 'updated_since',
+	updatedSinceFormat: 'ms',
+	pagination: 'page',
+	pageParam: 'page',
+	pageStart: 1,
+	pageSize: 100,
+	pageSizeParam: 'limit',
+	itemsPath: 'data',
+	maxPages: 50,
+};
+
+class Builder {
+	readonly nodes: Node[] = [];
+
+	readonly connections: Record<string, { main: Array<Array<{ node: string; type: 'main'; index: number }>> }> = {};
+
+	constructor(readonly template: string) {}
+
+	add(name: string, type: string, typeVersion: number, position: Position, parameters: Json, extra: Partial<Node> = {}): string {
+		this.nodes.push({ id: stableId(this.template, name), name, type, typeVersion, position, parameters, ...extra });
+		return name;
+	}
+
+	ds(name: string, node: string, position: Position, parameters: Json, credentials?: Node['credentials']): string {
+		return this.add(name, DS + node, 1, position, parameters, credentials ? { credentials } : {});
+	}
+
+	note(name: string, position: Position, size: [number, number], content: string, color = 7): void {
+		this.add(name, 'n8n-nodes-base.stickyNote', 1, position, { content, width: size[0], height: size[1], color });
+	}
+
+	connect(from: string, to: string, output = 0): void {
+		const main = (this.connections[from] ??= { main: [] }).main;
+		while (main.length <= output) main.push([]);
+		main[output].push({ node: to, type: 'main', index: 0 });
+	}
+
+	chain(...names: string[]): void {
+		for (let i = 1; i < names.length; i++) this.connect(names[i - 1], names[i]);
+	}
+
+	workflow(name: string, settings: Json = {}): Json {
+		return {
+			// A fixed 16-character id, as n8n exports carry: `n8n import:workflow` needs one (importing again
+			// updates that workflow); the editor's import gives the workflow a new id anyway.
+			id: createHash('sha1').update(`template/${this.template}`).digest('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 16),
+			name,
+			nodes: this.nodes,
+			connections: this.connections,
+			settings: { executionOrder: 'v1', ...settings },
+			pinData: {},
+			// No tags: n8n's CLI creates a tag per imported file and fails on the second file with the same tag.
+			meta: { templateCredsSetupCompleted: false, templateId: `n8n-nodes-datasync/${this.template}` },
+		};
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pieces every sync template shares.
+
+function trigger(b: Builder, name: string, system: 'crm' | 'erp' | 'shop', position: Position, credentials: Node['credentials']): string {
+	const n = b.ds(name, 'dataSyncTrigger', position, { path: `datasync/${system}/contact`, entity: 'contact', system, options: {} }, credentials);
+	b.nodes[b.nodes.length - 1].webhookId = stableId(b.template, `${name}/webhook`);
+	return n;
+}
+
+function schedule(b: Builder, name: string, position: Position, rule: Json): string {
+	return b.add(name, 'n8n-nodes-base.scheduleTrigger', 1.2, position, { rule: { interval: [rule] } });
+}
+
+function getChanges(b: Builder, name: string, system: 'crm' | 'erp', position: Position, sync = 'contacts'): string {
+	return b.ds(name, 'dataSyncDatabase', position, { operation: 'getChanges', ...TABLE[system], sync, cursorSource: 'store', pageSize: 5000 }, {
+		...(system === 'crm' ? cred.sqlA : cred.sqlB),
+		...cred.store,
+	});
+}
+
+function getMany(b: Builder, name: string, system: 'crm' | 'erp', position: Position, extra: Json = { returnAll: true }): string {
+	return b.ds(name, 'dataSyncDatabase', position, { operation: 'getMany', ...TABLE[system], pageSize: 5000, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
+}
+
+function write(b: Builder, name: string, system: 'crm' | 'erp', position: Position, extra: Json = {}): string {
+	return b.ds(name, 'dataSyncDatabase', position, { operation: 'upsert', ...TABLE[system], deleteMode: 'hard', options: {}, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
+}
+
+function guard(b: Builder, position: Position, sync = 'contacts'): string {
+	return b.ds('Loop Guard', 'dataSyncLoopGuard', position, { sync, ownActor: 'datasync', writtenHashCheck: true, duplicateWindowSeconds: 300, maxHops: 3, limits: {} }, cred.store);
+}
+
+function mapper(b: Builder, name: string, direction: 'toCanonical' | 'fromCanonical', position: Position): string {
+	return b.ds(name, 'dataSyncMapper', position, { operation: 'map', direction, input: 'items', mappingSource: 'json', mappingJson: MAPPING_JSON });
+}
+
+function resolver(b: Builder, position: Position, systems: string, priority: string, sync = 'contacts', extra: Json = {}): string {
+	return b.ds(
+		'Conflict Resolver',
+		'dataSyncConflictResolver',
+		position,
+		{ sync, entity: 'contact', systems, matchKeys: 'email', policy: 'priority', priority, deletePolicy: 'propagate', emptyValueRule: 'keep', options: {}, ...extra },
+		cred.store,
+	);
+}
+
+function commit(b: Builder, position: Position, sync = 'contacts', name = 'Commit'): string {
+	return b.ds(name, 'dataSyncStore', position, { operation: 'commit', sync }, cred.store);
+}
+
+function noOp(b: Builder, name: string, position: Position): string {
+	return b.add(name, 'n8n-nodes-base.noOp', 1, position, {});
+}
+
+function condition(id: string, left: string, operation: string, right: unknown, type = 'string'): Json {
+	return { id, leftValue: left, rightValue: right, operator: { type, operation } };
+}
+
+/** A Switch that sends each planned change to the write node of its target system (`$json.system`). */
+function router(b: Builder, position: Position, targets: Array<{ system: string; label: string }>): string {
+	return b.add('Route by target system', 'n8n-nodes-base.switch', 3.2, position, {
+		rules: {
+			values: targets.map((t, i) => ({
+				conditions: {
+					options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
+					conditions: [condition(stableId(b.template, `route-${i}`), '={{ $json.system }}', 'equals', t.system)],
+					combinator: 'and',
+				},
+				renameOutput: true,
+				outputKey: t.label,
+			})),
+		},
+		options: {},
+	});
+}
+
+const NOTE_CREDENTIALS = `## Credentials to set
+Open each DataSync node with a red credential and pick or create:
+- **DataSync store**: the central sync store (SQLite file on the n8n host, or Postgres for queue mode). One store for every workflow of the sync.
+- **System A (CRM database)**, **System B (ERP database)**: *DataSync SQL System* (Postgres, MySQL/MariaDB or an SQLite file).
+- **Webhook secret: …**: *DataSync Webhook Signing Secret*, the secret each system signs its change notifications with.`;
+
+const NOTE_TABLES = `## Tables and names to change
+- **Table**, **ID Column**, **Updated-At Column**, **Actor Column** in every *Get changes / Get all / Write* node (here \`crm_contacts\` / \`erp_contacts\`).
+- **System** names \`crm\`, \`erp\` are used everywhere (Trigger, Database, Resolver *Systems* and *Priority*, the Switch rules and the mapping). Rename them together or keep them.
+- **Mapping**: the *To canonical* / *From canonical* Mappers carry the mapping JSON (CRM camelCase and ISO dates ↔ ERP snake_case and dd/MM/yyyy). Edit it to your columns, or switch *Mapping Source* to *Shipped Mapping*.
+- **Sync Name** \`contacts\`: the same in Loop Guard, Resolver, Get changes and Commit.`;
+
+const NOTE_POLICY = `## Policy: "System A wins"
+*Conflict Resolver* → **Conflict Policy: System Priority**, **Priority: crm, erp** (A first). Other choices: Last Write Wins, Field Ownership (e.g. creditLimit belongs to the ERP), Manual Review.
+**Delete Policy: Propagate** (a delete in one system deletes the record in the other); or Soft Delete, Hold for Approval, Ignore.
+Wire **Conflicts** to Slack / e-mail / a ticket to hear about them; they stay in the store (Store → List Conflicts).`;
+
+// ---------------------------------------------------------------------------------------------------------
+
+function bidirectional(): Json {
+	const b = new Builder('bidirectional-contacts');
+	b.note('About this template', [-420, -560], [760, 380], `# Contacts A ↔ B (bidirectional)
+Keeps contacts in step between **System A** (a CRM in Postgres) and **System B** (an ERP in MariaDB/MySQL), both ways, through the DataSync store.
+
+Three ways in, one path through:
+1. **Real time**: each system POSTs its changes, signed, to its *DataSync Trigger* (\`{n8n}/webhook/datasync/crm/contact\`, \`…/erp/contact\`). Publish the workflow to make them live.
+2. **Backup poll** every 5 minutes: *Get changes* reads what a webhook missed, after the store's cursor.
+3. **Manual refresh**: click *Execute workflow* on *Refresh (manual)* to compare every record (reconcile).
+
+Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one golden record and decides conflicts; Commit stores links, cursors and the audit.`, 4);
+	b.note('Credentials', [360, -560], [520, 380], NOTE_CREDENTIALS, 3);
+	b.note('Tables and names', [900, -560], [620, 380], NOTE_TABLES, 5);
+	b.note('Policy', [1540, -560], [520, 380], NOTE_POLICY, 6);
+
+	const tA = trigger(b, 'A changed (webhook)', 'crm', [0, -120], cred.secretA);
+	const tB = trigger(b, 'B changed (webhook)', 'erp', [0, 60], cred.secretB);
+	const every = schedule(b, 'Every 5 minutes (backup poll)', [0, 280], { field: 'minutes', minutesInterval: 5 });
+	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 220]);
+	const gB = getChanges(b, 'Get changes from B', 'erp', [240, 360]);
+	const manual = b.add('Refresh (manual)', 'n8n-nodes-base.manualTrigger', 1, [0, 580], {});
+	const mA = getMany(b, 'Get all from A', 'crm', [240, 520]);
+	const mB = getMany(b, 'Get all from B', 'erp', [240, 660]);
+	const g = guard(b, [520, 200]);
+	const toC = mapper(b, 'To canonical', 'toCanonical', [740, 200]);
+	const r = resolver(b, [960, 200], 'crm, erp', 'crm, erp');
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1200, 120]);
+	const sw = router(b, [1420, 120], [
+		{ system: 'crm', label: 'to A (crm)' },
+		{ system: 'erp', label: 'to B (erp)' },
+	]);
+	const wA = write(b, 'Write to A', 'crm', [1660, 20]);
+	const wB = write(b, 'Write to B', 'erp', [1660, 220]);
+	const c = commit(b, [1900, 120]);
+	const conflicts = noOp(b, 'Conflicts: alert or review', [1200, 340]);
+	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1200, 520]);
+	const invalid = noOp(b, 'Invalid records', [960, 440]);
+
+	b.connect(tA, g);
+	b.connect(tB, g);
+	b.connect(every, gA);
+	b.connect(every, gB);
+	b.connect(gA, g);
+	b.connect(gB, g);
+	b.connect(manual, mA);
+	b.connect(manual, mB);
+	b.connect(mA, g);
+	b.connect(mB, g);
+	b.chain(g, toC, r);
+	b.connect(toC, invalid, 1);
+	b.connect(r, fromC, 0);
+	b.connect(r, conflicts, 1);
+	b.connect(r, skipped, 2);
+	b.connect(fromC, sw);
+	b.connect(sw, wA, 0);
+	b.connect(sw, wB, 1);
+	b.connect(wA, c);
+	b.connect(wB, c);
+	return b.workflow('DataSync: contacts A ↔ B (bidirectional)');
+}
+
+function triDirectional(): Json {
+	const b = new Builder('tri-directional-contacts');
+	b.note('About this template', [-420, -600], [760, 420], `# Contacts A ↔ B ↔ C (hub and spoke)
+The bidirectional template with a third spoke: **System C**, a REST shop, through *DataSync HTTP API*.
+Every system maps to one canonical contact, so three systems need three mappings, not six. A change from any system is merged into the golden record once and written to the two others.
+
+- Real time: three *DataSync Triggers* (\`…/webhook/datasync/crm/contact\`, \`…/erp/contact\`, \`…/shop/contact\`).
+- Backup poll every 5 minutes: *Get changes* (A, B) and *List changes from C* (updated-since after the store's cursor).
+- Manual refresh: *Refresh (manual)* reads everything and writes only what differs.
+
+Tell the shop to skip notifications for changes made by the sync's own API user (actor \`datasync\`), if it can; the Loop Guard stops them anyway.`, 4);
+	b.note('Credentials', [360, -600], [560, 420], `${NOTE_CREDENTIALS}
+- **System C (shop API)**: *DataSync REST System*: base URL of the shop API and its token (bearer, header, basic or query key).`, 3);
+	b.note('Tables and names', [940, -600], [640, 420], `${NOTE_TABLES}
+- The shop: *Collection Path* \`/contacts\`, *ID Field* \`id\`, *Updated-At Field* \`updated_at\` (epoch ms), *Actor Field* \`updated_by\`; List: \`updated_since\`, page / limit, records under \`data\`.`, 5);
+	b.note('Policy', [1600, -600], [520, 420], `${NOTE_POLICY.replace('**Priority: crm, erp** (A first)', '**Priority: crm, erp, shop** (A first, then B, then C)')}`, 6);
+
+	const tA = trigger(b, 'A changed (webhook)', 'crm', [0, -180], cred.secretA);
+	const tB = trigger(b, 'B changed (webhook)', 'erp', [0, -20], cred.secretB);
+	const tC = trigger(b, 'C changed (webhook)', 'shop', [0, 140], cred.secretC);
+	const every = schedule(b, 'Every 5 minutes (backup poll)', [0, 460], { field: 'minutes', minutesInterval: 5 });
+	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 300]);
+	const gB = getChanges(b, 'Get changes from B', 'erp', [240, 460]);
+	const gC = b.ds('List changes from C', 'dataSyncHttpApi', [240, 620], { operation: 'list', ...SHOP, cursorSource: 'store', sync: 'contacts', ...SHOP_LIST }, {
+		...cred.restC,
+		...cred.store,
+	});
+	const manual = b.add('Refresh (manual)', 'n8n-nodes-base.manualTrigger', 1, [0, 960], {});
+	const mA = getMany(b, 'Get all from A', 'crm', [240, 800]);
+	const mB = getMany(b, 'Get all from B', 'erp', [240, 960]);
+	const mC = b.ds('List all from C', 'dataSyncHttpApi', [240, 1120], { operation: 'list', ...SHOP, cursorSource: 'none', ...SHOP_LIST, maxPages: 1000 }, cred.restC);
+	const g = guard(b, [520, 260]);
+	const toC = mapper(b, 'To canonical', 'toCanonical', [740, 260]);
+	const r = resolver(b, [960, 260], 'crm, erp, shop', 'crm, erp, shop');
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1200, 160]);
+	const sw = router(b, [1420, 160], [
+		{ system: 'crm', label: 'to A (crm)' },
+		{ system: 'erp', label: 'to B (erp)' },
+		{ system: 'shop', label: 'to C (shop)' },
+	]);
+	const wA = write(b, 'Write to A', 'crm', [1680, 0]);
+	const wB = write(b, 'Write to B', 'erp', [1680, 160]);
+	const wC = b.ds('Write to C', 'dataSyncHttpApi', [1680, 320], { operation: 'upsert', ...SHOP, updateMethod: 'PATCH', recordPath: '', batchPath: '' }, cred.restC);
+	const c = commit(b, [1920, 160]);
+	const conflicts = noOp(b, 'Conflicts: alert or review', [1200, 400]);
+	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1200, 580]);
+	const invalid = noOp(b, 'Invalid records', [960, 500]);
+
+	for (const t of [tA, tB, tC]) b.connect(t, g);
+	for (const n of [gA, gB, gC]) {
+		b.connect(every, n);
+		b.connect(n, g);
+	}
+	for (const n of [mA, mB, mC]) {
+		b.connect(manual, n);
+		b.connect(n, g);
+	}
+	b.chain(g, toC, r);
+	b.connect(toC, invalid, 1);
+	b.connect(r, fromC, 0);
+	b.connect(r, conflicts, 1);
+	b.connect(r, skipped, 2);
+	b.connect(fromC, sw);
+	b.connect(sw, wA, 0);
+	b.connect(sw, wB, 1);
+	b.connect(sw, wC, 2);
+	for (const w of [wA, wB, wC]) b.connect(w, c);
+	return b.workflow('DataSync: contacts A ↔ B ↔ C (tri-directional, hub and spoke)');
+}
+
+function unidirectional(): Json {
+	const b = new Builder('unidirectional');
+	b.note('About this template', [-420, -520], [700, 340], `# Contacts A → B (one way)
+System A (the CRM) is the source of truth; System B (the ERP) receives every create, update and delete. Changes made in B are not sent back (B's own edits are overwritten by A's next change of the same record).
+
+- Real time: A POSTs signed changes to *A changed (webhook)* (\`…/webhook/datasync/crm/contact\`).
+- Backup poll every 5 minutes: *Get changes from A* after the store's cursor.`, 4);
+	b.note('Credentials', [300, -520], [520, 340], NOTE_CREDENTIALS.replace(', **System B (ERP database)**', ', **System B (ERP database)**').replace('**Webhook secret: …**', '**Webhook secret: System A**'), 3);
+	b.note('Tables and names', [840, -520], [620, 340], `${NOTE_TABLES}
+- Sync Name here: \`contacts-one-way\`.`, 5);
+	const tA = trigger(b, 'A changed (webhook)', 'crm', [0, 0], cred.secretA);
+	const every = schedule(b, 'Every 5 minutes (backup poll)', [0, 200], { field: 'minutes', minutesInterval: 5 });
+	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 200], 'contacts-one-way');
+	const g = guard(b, [480, 100], 'contacts-one-way');
+	const toC = mapper(b, 'To canonical', 'toCanonical', [700, 100]);
+	const r = resolver(b, [920, 100], 'crm, erp', 'crm, erp', 'contacts-one-way');
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1160, 60]);
+	const wB = write(b, 'Write to B', 'erp', [1380, 60]);
+	const c = commit(b, [1600, 60], 'contacts-one-way');
+	const conflicts = noOp(b, 'Conflicts: alert or review', [1160, 260]);
+	b.connect(tA, g);
+	b.chain(every, gA, g, toC, r);
+	b.connect(r, fromC, 0);
+	b.connect(r, conflicts, 1);
+	b.chain(fromC, wB, c);
+	return b.workflow('DataSync: contacts A → B (one way)');
+}
+
+function conditional(): Json {
+	const b = new Builder('conditional');
+	b.note('About this template', [-420, -560], [720, 380], `# Conditional sync A → B: only active customers
+Like the one-way template, but only **some records** reach B: the *Only active customers* Filter (n8n's own Filter node) lets through contacts whose canonical \`status\` is \`active\` — and every delete, so B never keeps a record A removed.
+
+Change the condition to your rule (country, a tag, a flag…). The Filter sits after *To canonical*, so it tests canonical field names (\`$json.data.status\`, \`$json.data.address.country\`) whatever the source system calls them.
+
+Other ways to filter: sync only some entities by importing one copy per entity; or make a field **required** / give it a **pattern** in the mapping (the Mapper's validation), so records that break it go to the Mapper's *Invalid* output instead.`, 4);
+	b.note('Credentials', [320, -560], [520, 380], NOTE_CREDENTIALS.replace('**Webhook secret: …**', '**Webhook secret: System A**'), 3);
+	b.note('Tables and names', [860, -560], [620, 380], `${NOTE_TABLES}
+- Sync Name here: \`contacts-active\`.`, 5);
+	const tA = trigger(b, 'A changed (webhook)', 'crm', [0, 0], cred.secretA);
+	const every = schedule(b, 'Every 5 minutes (backup poll)', [0, 200], { field: 'minutes', minutesInterval: 5 });
+	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 200], 'contacts-active');
+	const g = guard(b, [480, 100], 'contacts-active');
+	const toC = mapper(b, 'To canonical', 'toCanonical', [700, 100]);
+	const filter = b.add('Only active customers', 'n8n-nodes-base.filter', 2.2, [920, 100], {
+		conditions: {
+			options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+			conditions: [
+				condition(stableId('conditional', 'status'), '={{ $json.data.status }}', 'equals', 'active'),
+				condition(stableId('conditional', 'delete'), '={{ $json.op }}', 'equals', 'delete'),
+			],
+			combinator: 'or',
+		},
+		options: {},
+	});
+	const r = resolver(b, [1140, 100], 'crm, erp', 'crm, erp', 'contacts-active');
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1380, 60]);
+	const wB = write(b, 'Write to B', 'erp', [1600, 60]);
+	const c = commit(b, [1820, 60], 'contacts-active');
+	const invalid = noOp(b, 'Invalid records', [920, 300]);
+	b.connect(tA, g);
+	b.chain(every, gA, g, toC, filter, r, fromC, wB, c);
+	b.connect(toC, invalid, 1);
+	return b.workflow('DataSync: conditional sync A → B (active customers only)');
+}
+
+function nightlyBatch(): Json {
+	const b = new Builder('nightly-batch');
+	const sync = 'contacts-nightly';
+	b.note('About this template', [-460, -620], [820, 420], `# Nightly batch reconcile A ↔ B, page by page
+Every night at 02:00 every record of A, then of B, is compared with the golden record; only differences are written. Records marked deleted (*Soft-Delete Column*) are found and the delete propagates.
+
+**Bounded memory for millions of rows**: n8n keeps every item of an execution in memory until it ends. So the night run is a loop of **sub-workflow calls, one page each** (5,000 rows): *Reconcile one page* calls this same workflow (*When called for a page*), which reads one keyset page *after the last ID*, syncs it, commits and returns a one-line summary (\`lastId\`, \`count\`). The loop holds only those summaries; a 1M-row table is 200 small executions.
+
+Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks equal.`, 4);
+	b.note('Credentials', [380, -620], [520, 420], NOTE_CREDENTIALS.replace('\n- **Webhook secret: …**: *DataSync Webhook Signing Secret*, the secret each system signs its change notifications with.', ''), 3);
+	b.note('Tables and names', [920, -620], [640, 420], `${NOTE_TABLES}
+- **Soft-Delete Column** (\`deletedAt\` / \`deleted_at\`): rows with it set are read as deletes. Empty it if your tables delete rows (hard deletes then need the webhook templates).
+- Sync Name here: \`${sync}\`. The schedule: *Nightly at 02:00*.`, 5);
+
+	const night = schedule(b, 'Nightly at 02:00', [0, 0], { field: 'days', daysInterval: 1, triggerAtHour: 2, triggerAtMinute: 0 });
+	const startA = b.add('Start with A', 'n8n-nodes-base.set', 3.4, [220, 0], {
+		mode: 'raw',
+		jsonOutput: '{ "system": "crm", "afterId": "" }',
+		options: {},
+	});
+	const execParams = (label: string) => ({
+		source: 'database',
+		workflowId: { __rl: true, value: '={{ $workflow.id }}', mode: 'id', cachedResultName: label },
+		mode: 'once',
+		options: { waitForSubWorkflow: true },
+	});
+	// Always an item out, so an empty last page still ends the loop on "false" (and the night goes on to B).
+	const pageA = b.add('Reconcile one page of A', 'n8n-nodes-base.executeWorkflow', 1.2, [440, 0], execParams('this workflow'), { alwaysOutputData: true });
+	const moreCond = (id: string) => ({
+		conditions: {
+			options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+			conditions: [condition(stableId('nightly-batch', id), '={{ $json.count ?? 0 }}', 'gte', 5000, 'number')],
+			combinator: 'and',
+		},
+		options: {},
+	});
+	const moreA = b.add('More pages of A?', 'n8n-nodes-base.if', 2.2, [660, 0], moreCond('moreA'));
+	const startB = b.add('Then B', 'n8n-nodes-base.set', 3.4, [880, 100], { mode: 'raw', jsonOutput: '{ "system": "erp", "afterId": "" }', options: {} });
+	const pageB = b.add('Reconcile one page of B', 'n8n-nodes-base.executeWorkflow', 1.2, [1100, 100], execParams('this workflow'), { alwaysOutputData: true });
+	const moreB = b.add('More pages of B?', 'n8n-nodes-base.if', 2.2, [1320, 100], moreCond('moreB'));
+	const done = noOp(b, 'Night run done', [1540, 200]);
+	b.chain(night, startA, pageA, moreA);
+	b.connect(moreA, pageA, 0);
+	b.connect(moreA, startB, 1);
+	b.chain(startB, pageB, moreB);
+	b.connect(moreB, pageB, 0);
+	b.connect(moreB, done, 1);
+
+	b.note('Page handler', [-460, 300], [2420, 60], '### One page (a sub-workflow execution of its own): read a page after `afterId`, sync it, commit, return `{ system, afterId: last ID, count }`', 7);
+	const called = b.add('When called for a page', 'n8n-nodes-base.executeWorkflowTrigger', 1.1, [0, 560], { inputSource: 'passthrough' });
+	const which = b.add('Which system?', 'n8n-nodes-base.switch', 3.2, [220, 560], {
+		rules: {
+			values: [
+				{ system: 'crm', label: 'A (crm)' },
+				{ system: 'erp', label: 'B (erp)' },
+			].map((t, i) => ({
+				conditions: {
+					options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
+					conditions: [condition(stableId('nightly-batch', `which-${i}`), '={{ $json.system }}', 'equals', t.system)],
+					combinator: 'and',
+				},
+				renameOutput: true,
+				outputKey: t.label,
+			})),
+		},
+		options: {},
+	});
+	const soft = { crm: { softDeleteColumn: 'deletedAt', softDeleteKind: 'timestamp' }, erp: { softDeleteColumn: 'deleted_at', softDeleteKind: 'timestamp' } };
+	const page = (system: 'crm' | 'erp') => ({ returnAll: false, afterId: '={{ $json.afterId }}', ...soft[system] });
+	const gA = b.add('Get page from A', DS + 'dataSyncDatabase', 1, [440, 480], { operation: 'getMany', ...TABLE.crm, pageSize: 5000, ...page('crm') }, { credentials: cred.sqlA });
+	const gB = b.add('Get page from B', DS + 'dataSyncDatabase', 1, [440, 760], { operation: 'getMany', ...TABLE.erp, pageSize: 5000, ...page('erp') }, { credentials: cred.sqlB });
+	const g = guard(b, [700, 560], sync);
+	const toC = mapper(b, 'To canonical', 'toCanonical', [920, 560]);
+	const r = resolver(b, [1140, 560], 'crm, erp', 'crm, erp', sync);
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1360, 520]);
+	const sw = router(b, [1580, 520], [
+		{ system: 'crm', label: 'to A (crm)' },
+		{ system: 'erp', label: 'to B (erp)' },
+	]);
+	const wA = write(b, 'Write to A', 'crm', [1800, 440], { ...soft.crm, deleteMode: 'soft' });
+	const wB = write(b, 'Write to B', 'erp', [1800, 620], { ...soft.erp, deleteMode: 'soft' });
+	const c = commit(b, [2020, 520], sync);
+	const summary = (name: string, node: string, system: string, position: Position) =>
+		b.add(
+			name,
+			'n8n-nodes-base.set',
+			3.4,
+			position,
+			{
+				mode: 'raw',
+				jsonOutput: `={{ { "system": "${system}", "afterId": $('${node}').last().json.id, "count": $('${node}').all().length } }}`,
+				options: {},
+			},
+			{ executeOnce: true },
+		);
+	const sA = summary('Page summary A', gA, 'crm', [700, 800]);
+	const sB = summary('Page summary B', gB, 'erp', [700, 960]);
+	b.chain(called, which);
+	b.connect(which, gA, 0);
+	b.connect(which, gB, 1);
+	b.connect(gA, g);
+	b.connect(gB, g);
+	b.connect(gA, sA);
+	b.connect(gB, sB);
+	b.chain(g, toC, r, fromC, sw);
+	b.connect(sw, wA, 0);
+	b.connect(sw, wB, 1);
+	b.connect(wA, c);
+	b.connect(wB, c);
+	// Each page's items stay out of n8n's execution list: only failures are kept.
+	return b.workflow('DataSync: nightly batch reconcile A ↔ B (page by page)', {
+		saveDataSuccessExecution: 'none',
+		callerPolicy: 'workflowsFromSameOwner',
+	});
+}
+
+function statusAndConflicts(): Json {
+	const b = new Builder('status-and-conflicts');
+	b.note('About this template', [-420, -480], [720, 340], `# Sync status and conflicts over HTTP
+Publish it, then open in a browser:
+- \`{n8n}/webhook/datasync/status\` — the **dashboard**: per system and entity the records synced, errors, last success, cursors, open conflicts and the latest runs (*DataSync Store → Get Status*, format HTML).
+- \`{n8n}/webhook/datasync/conflicts\` — the **open conflicts** as JSON, with every competing value (*List Conflicts*).
+
+Set **Sync Name** (\`contacts\`) in both Store nodes and the **DataSync store** credential to the store of your sync.`, 4);
+	b.note('Protect it', [320, -480], [520, 340], `## Protect these pages
+They show your records. On both *Webhook* nodes set **Authentication** (Basic Auth or Header Auth) before publishing, or keep n8n behind your reverse proxy's login.`, 3);
+	const wS = b.add('GET /datasync/status', 'n8n-nodes-base.webhook', 2, [0, 0], { httpMethod: 'GET', path: 'datasync/status', responseMode: 'responseNode', options: {} }, {
+		webhookId: stableId('status-and-conflicts', 'status-webhook'),
+	});
+	const st = b.ds('Sync status (dashboard)', 'dataSyncStore', [240, 0], { operation: 'status', sync: 'contacts', format: 'html', runs: 20 }, cred.store);
+	const rS = b.add('Answer with the dashboard', 'n8n-nodes-base.respondToWebhook', 1.1, [480, 0], {
+		respondWith: 'text',
+		responseBody: '={{ $json.html }}',
+		options: { responseHeaders: { entries: [{ name: 'content-type', value: 'text/html; charset=utf-8' }] } },
+	});
+	const wC = b.add('GET /datasync/conflicts', 'n8n-nodes-base.webhook', 2, [0, 220], { httpMethod: 'GET', path: 'datasync/conflicts', responseMode: 'responseNode', options: {} }, {
+		webhookId: stableId('status-and-conflicts', 'conflicts-webhook'),
+	});
+	const lc = b.add('List open conflicts', DS + 'dataSyncStore', 1, [240, 220], { operation: 'listConflicts', sync: 'contacts', limit: 100, conflictFilters: { status: 'open' } }, {
+		credentials: cred.store,
+		alwaysOutputData: true,
+	});
+	const rC = b.add('Answer with the conflicts', 'n8n-nodes-base.respondToWebhook', 1.1, [480, 220], {
+		respondWith: 'json',
+		responseBody: "={{ JSON.stringify({ open: $('List open conflicts').all().map(i => i.json).filter(c => c.id !== undefined) }) }}",
+		options: {},
+	}, { executeOnce: true });
+	b.chain(wS, st, rS);
+	b.chain(wC, lc, rC);
+	return b.workflow('DataSync: sync status and conflicts (webhooks)');
+}
+
+export const TEMPLATES: Record<string, () => Json> = {
+	'bidirectional-contacts': bidirectional,
+	'tri-directional-contacts': triDirectional,
+	unidirectional,
+	conditional,
+	'nightly-batch': nightlyBatch,
+	'status-and-conflicts': statusAndConflicts,
+};
+
+if (require.main === module) {
+	const dir = join(REPO_ROOT, 'workflows');
+	mkdirSync(dir, { recursive: true });
+	for (const [name, build] of Object.entries(TEMPLATES)) {
+		writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(build(), null, '\t')}\n`);
+		console.log(`workflows/${name}.json`);
+	}
+}
