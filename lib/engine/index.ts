@@ -19,3 +19,5 @@ export { guard } from './guard';
 export type { BlockReason, GuardOptions, GuardResult, RateLimit } from './guard';
 export { status } from './status';
 export type { SyncOverview } from './status';
+export { findDeletes } from './reconcile';
+export type { FindDeletesOptions } from './reconcile';

@@ -8,9 +8,9 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { commit, resolveConflict, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
+import { commit, findDeletes, resolveConflict, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
 import { renderDashboard } from '../../lib/dashboard';
-import { engineError, listParameter, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
+import { engineError, listParameter, readSyncItems, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
 import { storeProperties } from './description';
 
 /**
@@ -76,6 +76,8 @@ export class DataSyncStore implements INodeType {
 				}
 				case 'resolveConflict':
 					return [await resolveConflicts(this, store, input, sync)];
+				case 'findDeletes':
+					return [await snapshotWithDeletes(this, store, input, sync)];
 				case 'purge': {
 					const auditDays = this.getNodeParameter('retentionDays', 0, 30) as number;
 					const purged = await store.purge({ auditDays });
@@ -132,4 +134,31 @@ async function resolveConflicts(ctx: IExecuteFunctions, store: Store, input: INo
 		}
 	}
 	return out;
+}
+
+/** The snapshot passes on unchanged, followed by one delete item per linked record it lacks. */
+async function snapshotWithDeletes(ctx: IExecuteFunctions, store: Store, input: INodeExecutionData[], sync: string): Promise<INodeExecutionData[]> {
+	const entity = (ctx.getNodeParameter('entity', 0) as string).trim();
+	const system = (ctx.getNodeParameter('system', 0) as string).trim();
+	// An empty item is what Get Many gives with "Always Output Data" on an empty table: no record.
+	const records = input.filter((item) => Object.keys(item.json).length > 0);
+	const { items, indexes: recordIndexes, errors } = readSyncItems(ctx, records);
+	const indexes = recordIndexes.map((i) => input.indexOf(records[i]));
+	items.forEach((item, i) => {
+		if (item.entity !== entity || item.system !== system) {
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`item ${indexes[i]} (${item.entity} / ${item.system} / ${item.id}): the snapshot must be of ${entity} in ${system} only`,
+				{ itemIndex: indexes[i] },
+			);
+		}
+	});
+	const ids = items.filter((item) => item.id !== null).map((item) => item.id as string);
+	const deletes = await findDeletes(store, { entity, system, sync, runId: runIdOf(ctx) }, ids);
+	const all = input.map((_, i) => ({ item: i }));
+	return [
+		...indexes.map((i) => ({ json: input[i].json, pairedItem: { item: i } })),
+		...errors,
+		...deletes.map((item) => ({ json: item as unknown as IDataObject, pairedItem: all })),
+	];
 }

@@ -13,6 +13,8 @@ export interface FlowNode {
 	parameters?: Record<string, unknown>;
 	credentials?: Record<string, { id: string; name: string }>;
 	webhookId?: string;
+	/** n8n's node setting: one empty item when the node returns none. */
+	alwaysOutputData?: boolean;
 }
 
 export interface Workflow {
@@ -46,6 +48,7 @@ export function workflow(name: string, nodes: FlowNode[], edges: Array<[string, 
 			parameters: n.parameters ?? {},
 			...(n.credentials ? { credentials: n.credentials } : {}),
 			...(n.webhookId ? { webhookId: n.webhookId } : {}),
+			...(n.alwaysOutputData ? { alwaysOutputData: true } : {}),
 		})),
 		connections,
 		settings: { executionOrder: 'v1' },

@@ -16,7 +16,7 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 	const systems = new CrmErp();
 	let dir: TempDir;
 	let store: Store;
-	const paths = { crm: `crm-${uniqueId('crm')}`, erp: `erp-${uniqueId('erp')}`, poll: `poll-${uniqueId('poll')}`, pollBoth: `both-${uniqueId('both')}` };
+	const paths = { crm: `crm-${uniqueId('crm')}`, erp: `erp-${uniqueId('erp')}`, poll: `poll-${uniqueId('poll')}`, pollBoth: `both-${uniqueId('both')}`, refresh: `refresh-${uniqueId('refresh')}` };
 	const workflows: Record<string, string> = {};
 	const signedPost = (path: string, body: unknown) => post(n8n, path, body);
 	const erpRows = () => systems.erpRows();
@@ -53,6 +53,20 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 					'CRM → ERP (poll)',
 					[webhookNode('Poll now', paths.poll), ds('dataSyncDatabase', 'Get Changes', { operation: 'getChanges', sync: 'contacts', cursorSource: 'store', ...table.crm }, { ...sqlCred.crm, ...storeCredential }), ...c.nodes],
 					[['Poll now', 'Get Changes'], ...c.edges],
+				);
+			})(),
+			(() => {
+				// The manual refresh: the whole CRM table, and the deletes it reveals, through the same chain.
+				const c = chain('erp', 'Find deletes');
+				return workflow(
+					'CRM → ERP (manual refresh)',
+					[
+						webhookNode('Refresh now', paths.refresh),
+						{ ...ds('dataSyncDatabase', 'Snapshot of CRM', { operation: 'getMany', returnAll: true, ...table.crm }, sqlCred.crm), alwaysOutputData: true },
+						ds('dataSyncStore', 'Find deletes', { operation: 'findDeletes', sync: 'contacts', entity: 'contact', system: 'crm' }, storeCredential),
+						...c.nodes,
+					],
+					[['Refresh now', 'Snapshot of CRM'], ['Snapshot of CRM', 'Find deletes'], ...c.edges],
 				);
 			})(),
 			(() => {
@@ -217,5 +231,27 @@ describe('sync flow in stock n8n: Trigger → Loop Guard → Mapper → Resolver
 		// The Resolver's Conflicts output showed it too, settled by the policy.
 		const settled = run.data!.resultData.runData['Resolver'][0].data!.main[1] ?? [];
 		expect(settled.map((i) => (i.json.conflict as { status?: string }).status)).toContain('resolved');
+	});
+
+	it('the manual refresh finds a contact deleted in the CRM (a hard delete) and deletes it in the ERP', async () => {
+		const { rows } = await systems.crm.query(
+			`INSERT INTO crm_contacts (email, "firstName", "lastName", "birthDate", "modifiedBy") VALUES ('bo@example.com', 'Bo', 'Short', '1990-05-17', 'alice') RETURNING *`,
+		);
+		const before = (await n8n.executions(workflows['CRM → ERP (webhook)'])).length;
+		const created = await signedPost(paths.crm, { ...rows[0], updatedAt: (rows[0].updatedAt as Date).toISOString() });
+		expect(created.status).toBe(200);
+		await n8n.waitForExecutions(workflows['CRM → ERP (webhook)'], before + 1);
+		expect((await erpRows()).map((r) => r.email).sort()).toEqual(['ada@example.com', 'bo@example.com']);
+		const writesBefore = (await auditWrites('erp')).length;
+
+		await systems.crm.query(`DELETE FROM crm_contacts WHERE email = 'bo@example.com'`);
+		const res = await n8n.webhook(paths.refresh, {});
+		expect(res.status).toBe(200);
+		const [run] = await n8n.waitForExecutions(workflows['CRM → ERP (manual refresh)'], 1);
+		expect(summary(run)).toMatchObject({ 'Snapshot of CRM': { items: [1] }, 'Find deletes': { items: [2] }, 'Write erp': { items: [1] } });
+		expect((await erpRows()).map((r) => r.email)).toEqual(['ada@example.com']);
+		const writes = await auditWrites('erp');
+		expect(writes).toHaveLength(writesBefore + 1);
+		expect(writes[0].after).toBeNull();
 	});
 });

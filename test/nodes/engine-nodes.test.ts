@@ -296,6 +296,28 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine node
 		expect(result.outputs[0][0].pairedItem).toHaveLength(5);
 	});
 
+	it('Store Find Deletes: linked records missing from a full snapshot come out as deletes, after the snapshot', async () => {
+		const planned = await resolveItems([1, 2, 3].map((n) => contact('crm', `s${n}`, { email: `s${n}@example.com` })));
+		await writeAndCommit(planned.changes, planned.executionId);
+		const snapshot = [contact('crm', 's1', { email: 's1@example.com' }, { shape: 'system' }), contact('crm', 's3', { email: 's3@example.com' }, { shape: 'system' })];
+		const result = await runNode(DataSyncStore, {
+			parameters: { operation: 'findDeletes', sync: 'contacts', entity: 'contact', system: 'crm' },
+			input: snapshot,
+			credentials,
+		});
+		expect(result.error).toBeUndefined();
+		const out = json(result.outputs[0]);
+		expect(out.slice(0, 2).map((i) => i.id)).toEqual(['s1', 's3']);
+		expect(out.slice(2)).toEqual([expect.objectContaining({ entity: 'contact', system: 'crm', id: 's2', op: 'delete', shape: 'system', data: {} })]);
+
+		const wrong = await runNode(DataSyncStore, {
+			parameters: { operation: 'findDeletes', sync: 'contacts', entity: 'contact', system: 'erp' },
+			input: snapshot,
+			credentials,
+		});
+		expect(wrong.error?.message).toContain('item 0 (contact / crm / s1): the snapshot must be of contact in erp only');
+	});
+
 	it('Store Status (JSON and HTML dashboard), Audit by record, and Purge', async () => {
 		const planned = await resolveItems([contact('crm', 'c1', { email: 'kim@example.com' })]);
 		await writeAndCommit(planned.changes, planned.executionId, { erp: 'E-11' });
