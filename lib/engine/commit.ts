@@ -93,7 +93,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		const byExternal = new Map<string, Link>();
 		for (const entity of entities) {
 			const mine = checked.filter((r) => r.entity === entity);
-			for (const l of await tx.linksByKey(entity, [...new Set(mine.map((r) => r.key))])) links.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
+			for (const l of await tx.linksByRef(entity, mine)) links.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
 			const ids = mine.filter((r) => r.id !== null && r.id !== undefined).map((r) => ({ system: r.system, id: String(r.id) }));
 			for (const l of await tx.linksByExternalId(entity, ids)) byExternal.set(`${l.entity}\u0000${l.system}\u0000${l.externalId}`, l);
 		}

@@ -12,7 +12,7 @@
  *
  * The hash is SHA-256 (hex) of the JSON text of that canonical form.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -49,20 +49,138 @@ export function canonicalValue(value: unknown): unknown {
 	return value;
 }
 
-/** The canonical JSON text of a value: equal texts mean equal data. */
-export function canonicalJson(value: unknown): string {
-	return JSON.stringify(canonicalValue(value));
+/** A value `write` and `equal` leave to the general path (JSON.stringify of canonicalValue). */
+const UNUSUAL = Symbol('unusual');
+
+/**
+ * Keys the direct paths cannot take: JSON.stringify puts integer-like keys first in number order (not
+ * sorted as text), and `__proto__` is not an own key once canonicalValue has copied it.
+ */
+function unusualKey(key: string): boolean {
+	const c = key.charCodeAt(0);
+	return (c >= 48 && c <= 57) || key === '__proto__';
 }
 
-/** SHA-256 (hex) of the canonical JSON text. */
+/** The canonical form of a scalar (not an object or array), or UNUSUAL. */
+function canonicalScalar(value: unknown): unknown {
+	switch (typeof value) {
+		case 'string':
+			return canonicalValue(value);
+		case 'number':
+			return Number.isFinite(value) ? (value === 0 ? 0 : value) : null;
+		case 'boolean':
+			return value;
+		case 'undefined':
+			return null;
+		default:
+			if (value === null) return null;
+			if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+			return UNUSUAL;
+	}
+}
+
+/**
+ * The canonical JSON text of `value`, the same text as JSON.stringify(canonicalValue(value)) without
+ * building the canonical copy; undefined for what it leaves to that path.
+ */
+function write(value: unknown): string | undefined {
+	if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+		if (Array.isArray(value)) {
+			let out = '[';
+			for (let i = 0; i < value.length; i++) {
+				const item = write(value[i]);
+				if (item === undefined) return undefined;
+				out += i ? `,${item}` : item;
+			}
+			return `${out}]`;
+		}
+		const keys = Object.keys(value).sort();
+		let out = '';
+		for (const key of keys) {
+			const v = (value as Record<string, unknown>)[key];
+			if (v === undefined) continue;
+			if (unusualKey(key)) return undefined;
+			const item = write(v);
+			if (item === undefined) return undefined;
+			out += `${out ? ',' : ''}${JSON.stringify(key)}:${item}`;
+		}
+		return `{${out}}`;
+	}
+	const scalar = canonicalScalar(value);
+	return scalar === UNUSUAL ? undefined : JSON.stringify(scalar);
+}
+
+/** The canonical JSON text of a value: equal texts mean equal data. */
+export function canonicalJson(value: unknown): string {
+	return write(value) ?? JSON.stringify(canonicalValue(value));
+}
+
+/** SHA-256 (hex) of the canonical JSON text (one-shot: no hash object per record). */
 export function canonicalHash(value: unknown): string {
-	return createHash('sha256').update(canonicalJson(value)).digest('hex');
+	return hash('sha256', canonicalJson(value), 'hex');
+}
+
+/**
+ * Whether two values have the same canonical form, walked side by side so that a difference stops the
+ * walk at once; UNUSUAL where only the canonical texts can tell.
+ */
+function equal(a: unknown, b: unknown): boolean | typeof UNUSUAL {
+	if (a === b) return true;
+	const objectA = typeof a === 'object' && a !== null && !(a instanceof Date);
+	const objectB = typeof b === 'object' && b !== null && !(b instanceof Date);
+	if (objectA !== objectB) {
+		// Never the same text, unless the scalar prints as nothing or the object prints itself (toJSON).
+		const [object, scalar] = objectA ? [a as object, b] : [b as object, a];
+		return canonicalScalar(scalar) === UNUSUAL || Object.prototype.hasOwnProperty.call(object, 'toJSON') ? UNUSUAL : false;
+	}
+	if (!objectA) {
+		const ca = canonicalScalar(a);
+		const cb = canonicalScalar(b);
+		return ca === UNUSUAL || cb === UNUSUAL ? UNUSUAL : ca === cb;
+	}
+	if (Array.isArray(a) !== Array.isArray(b)) return false;
+	if (Array.isArray(a)) {
+		const list = b as unknown[];
+		if (a.length !== list.length) return false;
+		let unsure = false;
+		for (let i = 0; i < a.length; i++) {
+			const same = equal(a[i], list[i]);
+			if (same === false) return false;
+			if (same === UNUSUAL) unsure = true;
+		}
+		return unsure ? UNUSUAL : true;
+	}
+	const ra = a as Record<string, unknown>;
+	const rb = b as Record<string, unknown>;
+	let unsure = false;
+	let count = 0;
+	for (const key of Object.keys(ra)) {
+		const va = ra[key];
+		if (va === undefined) continue;
+		// JSON leaves out functions and symbols in objects, as it does undefined.
+		if (unusualKey(key) || typeof va === 'function' || typeof va === 'symbol') return UNUSUAL;
+		count++;
+		const vb = rb[key];
+		if (vb === undefined || !Object.prototype.propertyIsEnumerable.call(rb, key)) return false;
+		const same = equal(va, vb);
+		if (same === false) return false;
+		if (same === UNUSUAL) unsure = true;
+	}
+	for (const key of Object.keys(rb)) {
+		const vb = rb[key];
+		if (vb === undefined) continue;
+		if (unusualKey(key) || typeof vb === 'function' || typeof vb === 'symbol') return UNUSUAL;
+		count--;
+	}
+	if (count !== 0) return false;
+	return unsure ? UNUSUAL : true;
 }
 
 /** Whether two values are the same data in canonical form. */
 export function sameValue(a: unknown, b: unknown): boolean {
 	if (a === b) return true;
-	return canonicalJson(a) === canonicalJson(b);
+	const same = equal(a, b);
+	return same === UNUSUAL ? canonicalJson(a) === canonicalJson(b) : same;
 }
 
 /** Empty for the empty-value rule: missing, null, a blank string, an empty array or object. */

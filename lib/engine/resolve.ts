@@ -196,6 +196,9 @@ export class Batch {
 
 	readonly conflicts: Array<NewConflict & { sourceIndex: number; message: string }> = [];
 
+	/** The open conflicts of this batch by key: looked up per item and per planned key, so never a scan of them all. */
+	private readonly openInBatch = new Map<string, NewConflict[]>();
+
 	/** Keys whose targets must be planned, with the input item that touched them last. */
 	readonly touched = new Map<string, { item: SyncItem; sourceIndex: number; sensitive: CanonicalData }>();
 
@@ -320,7 +323,7 @@ export class Batch {
 		c: { kind: ConflictKind; key: string | null; fields: string[]; competing: CompetingValue[]; status?: 'open' | 'resolved'; resolution?: unknown; message: string },
 	) {
 		const status = c.status ?? 'open';
-		this.conflicts.push({
+		const stored: NewConflict & { sourceIndex: number; message: string } = {
 			sync: this.options.sync,
 			runId: this.options.runId,
 			entity: this.entity,
@@ -335,7 +338,13 @@ export class Batch {
 			resolution: c.resolution ?? null,
 			sourceIndex,
 			message: c.message,
-		});
+		};
+		this.conflicts.push(stored);
+		if (status === 'open' && c.key !== null) {
+			const list = this.openInBatch.get(c.key);
+			if (list) list.push(stored);
+			else this.openInBatch.set(c.key, [stored]);
+		}
 		if (status === 'open') this.metrics.conflicts++;
 		this.auditEntry(item, { key: c.key, action: 'conflict', outcome: status === 'open' ? 'conflict' : 'ok', error: c.message });
 	}
@@ -344,7 +353,7 @@ export class Batch {
 	hasOpen(key: string, kind: ConflictKind, system: string): boolean {
 		return (
 			(this.openConflicts.get(key) ?? []).some((c) => c.kind === kind && c.system === system) ||
-			this.conflicts.some((c) => c.key === key && c.kind === kind && c.system === system && c.status === 'open')
+			(this.openInBatch.get(key) ?? []).some((c) => c.kind === kind && c.system === system)
 		);
 	}
 
@@ -634,7 +643,7 @@ export class Batch {
 			const links = this.links.get(key) ?? new Map<string, Link>();
 			const pending = new Set<string>();
 			for (const c of this.openConflicts.get(key) ?? []) if (c.kind === 'field') pending.add(c.system);
-			for (const c of this.conflicts) if (c.key === key && c.kind === 'field' && c.status === 'open') pending.add(c.system);
+			for (const c of this.openInBatch.get(key) ?? []) if (c.kind === 'field') pending.add(c.system);
 			for (const system of this.options.systems) {
 				const link = links.get(system) ?? null;
 				if (this.holdBack.get(key)?.has(system) || pending.has(system)) continue;

@@ -10,7 +10,7 @@ import { Pool, type PoolClient } from 'pg';
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
 
-/** `json`: an object or array in the batch, stored as its JSON text (no second encoding on the way). */
+/** `json`: an object or array, stored as its JSON text; a batch carries it as that text. */
 export type ColumnType = 'text' | 'int' | 'json';
 
 /** What a store statement runs on: the backend inside or outside a transaction. */
@@ -19,7 +19,7 @@ export interface Sql {
 	all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
 	run(sql: string, params?: readonly SqlValue[]): Promise<number>;
 	/**
-	 * A row source for a FROM clause that reads one parameter holding a JSON array of objects, so a
+	 * A row source for a FROM clause that reads one parameter, the batch as `encodeRows` writes it, so a
 	 * whole batch travels in one parameter and one round trip whatever its size.
 	 */
 	rows(columns: Record<string, ColumnType>, alias: string): string;
@@ -33,6 +33,35 @@ export interface Driver extends Sql {
 	 */
 	transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
 	close(): Promise<void>;
+}
+
+/**
+ * The parameter of a batch row source: a JSON array of rows, each an array of its column values in
+ * column order (json columns as their JSON text). Positional rows, not objects: both backends then read
+ * each value by index from a row parsed once, where a key lookup per column re-parsed the row (SQLite)
+ * and a nested object was parsed and printed again (both).
+ */
+export function encodeRows<T>(columns: Record<string, ColumnType>, list: readonly T[], row: (item: T) => Record<string, unknown>): string {
+	const names = Object.keys(columns);
+	const json = names.map((name) => columns[name] === 'json');
+	// One record often fills several rows (a golden record planned for two targets): print it once.
+	const printed = new Map<unknown, string>();
+	const print = (value: unknown) => {
+		let text = printed.get(value);
+		if (text === undefined) printed.set(value, (text = JSON.stringify(value)));
+		return text;
+	};
+	const rows = new Array<unknown[]>(list.length);
+	for (let r = 0; r < list.length; r++) {
+		const values = row(list[r]);
+		const out = new Array<unknown>(names.length);
+		for (let i = 0; i < names.length; i++) {
+			const value = values[names[i]];
+			out[i] = value === undefined || value === null ? null : json[i] ? print(value) : value;
+		}
+		rows[r] = out;
+	}
+	return JSON.stringify(rows);
 }
 
 function bindable(params: readonly SqlValue[]): SqlValue[] {
@@ -137,10 +166,11 @@ export class SqliteDriver implements Driver {
 }
 
 function sqliteRows(columns: Record<string, ColumnType>, alias: string): string {
-	const select = Object.entries(columns)
-		.map(([c, t]) => (t === 'json' ? `NULLIF(value -> '$.${c}', 'null') AS ${c}` : `value ->> '$.${c}' AS ${c}`))
+	const select = Object.keys(columns)
+		.map((c, i) => `value ->> ${i} AS ${c}`)
 		.join(', ');
-	return `(SELECT ${select} FROM json_each(?)) AS ${alias}`;
+	// jsonb_each: each row comes as binary JSON, so reading a column is an index lookup, not a parse of its text.
+	return `(SELECT ${select} FROM jsonb_each(?)) AS ${alias}`;
 }
 
 export interface PgDriverConfig {
@@ -231,9 +261,10 @@ export class PgDriver implements Driver {
 }
 
 function pgRows(columns: Record<string, ColumnType>, alias: string): string {
-	const entries = Object.entries(columns);
-	const defs = entries.map(([c, t]) => `${c} ${t === 'int' ? 'bigint' : t === 'json' ? 'json' : 'text'}`).join(', ');
-	const select = entries.map(([c, t]) => (t === 'json' ? `NULLIF(x.${c}::text, 'null') AS ${c}` : `x.${c}`)).join(', ');
-	// json (not jsonb) keeps the text as it came, key order included.
-	return `(SELECT ${select} FROM json_to_recordset(?::json) AS x(${defs})) AS ${alias}`;
+	// jsonb: the batch is parsed once, then each value is an index lookup; json columns arrive as text
+	// inside it, so their text (key order included) is kept as it came.
+	const select = Object.entries(columns)
+		.map(([c, t], i) => (t === 'int' ? `(x ->> ${i})::bigint AS ${c}` : `x ->> ${i} AS ${c}`))
+		.join(', ');
+	return `(SELECT ${select} FROM jsonb_array_elements(?::jsonb) AS x) AS ${alias}`;
 }

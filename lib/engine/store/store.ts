@@ -3,7 +3,7 @@
  * batch's size (a JSON array in one parameter), the same SQL on SQLite and Postgres.
  */
 import type { SyncCursor, SyncItem } from '../../item';
-import type { ColumnType, Driver, Sql, SqlValue } from './driver';
+import { encodeRows, type ColumnType, type Driver, type Sql, type SqlValue } from './driver';
 import type {
 	AuditEntry,
 	CanonicalData,
@@ -122,8 +122,13 @@ export class StoreTx {
 		readonly now: string,
 	) {}
 
-	private rows(columns: Record<string, ColumnType>, alias = 'r') {
-		return this.sql.rows(columns, alias);
+	/** A batch as a row source: its FROM clause and the one parameter that carries it (see encodeRows). */
+	private batch<T>(columns: Record<string, ColumnType>, list: readonly T[], row: (item: T) => Record<string, unknown>) {
+		return { from: this.sql.rows(columns, 'r'), param: encodeRows(columns, list, row) };
+	}
+
+	private keyBatch(keys: readonly string[]) {
+		return this.batch({ key: 'text' }, keys, (key) => ({ key }));
 	}
 
 	/**
@@ -144,39 +149,49 @@ export class StoreTx {
 
 	async linksByExternalId(entity: string, refs: Array<{ system: string; id: string }>): Promise<Link[]> {
 		if (!refs.length) return [];
-		const rows = await this.sql.all(
-			`SELECT l.* FROM ${this.rows({ system: 'text', id: 'text' })}
-			${this.join} link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`,
-			[json(refs), entity],
-		);
+		const r = this.batch({ system: 'text', id: 'text' }, refs, (ref) => ref);
+		const rows = await this.sql.all(`SELECT l.* FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`, [
+			r.param,
+			entity,
+		]);
 		return rows.map(linkFromRow);
 	}
 
 	async linksByKey(entity: string, keys: string[]): Promise<Link[]> {
 		if (!keys.length) return [];
-		const rows = await this.sql.all(
-			`SELECT l.* FROM ${this.rows({ key: 'text' })} ${this.join} link l ON l.entity = ? AND l.key = r.key ORDER BY l.key, l.system`,
-			[json(keys.map((key) => ({ key }))), entity],
-		);
+		const r = this.keyBatch(keys);
+		const rows = await this.sql.all(`SELECT l.* FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.key = r.key ORDER BY l.key, l.system`, [
+			r.param,
+			entity,
+		]);
+		return rows.map(linkFromRow);
+	}
+
+	/** The links of these (key, system) pairs, where they exist. */
+	async linksByRef(entity: string, refs: Array<{ key: string; system: string }>): Promise<Link[]> {
+		if (!refs.length) return [];
+		const r = this.batch({ key: 'text', system: 'text' }, refs, (ref) => ref);
+		const rows = await this.sql.all(`SELECT l.* FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.key = r.key AND l.system = r.system`, [
+			r.param,
+			entity,
+		]);
 		return rows.map(linkFromRow);
 	}
 
 	async goldenByKey(entity: string, keys: string[]): Promise<GoldenRecord[]> {
 		if (!keys.length) return [];
-		const rows = await this.sql.all(
-			`SELECT g.* FROM ${this.rows({ key: 'text' })} ${this.join} golden_record g ON g.entity = ? AND g.key = r.key`,
-			[json(keys.map((key) => ({ key }))), entity],
-		);
+		const r = this.keyBatch(keys);
+		const rows = await this.sql.all(`SELECT g.* FROM ${r.from} ${this.join} golden_record g ON g.entity = ? AND g.key = r.key`, [r.param, entity]);
 		return rows.map(goldenFromRow);
 	}
 
 	/** Golden records (not deleted) whose match value equals one of `values`. */
 	async matchValues(entity: string, values: Array<{ field: string; value: string }>): Promise<Array<{ field: string; value: string; key: string }>> {
 		if (!values.length) return [];
+		const r = this.batch({ field: 'text', value: 'text' }, values, (v) => v);
 		const rows = await this.sql.all(
-			`SELECT m.field, m.value, m.key FROM ${this.rows({ field: 'text', value: 'text' })}
-			${this.join} match_value m ON m.entity = ? AND m.field = r.field AND m.value = r.value`,
-			[json(values), entity],
+			`SELECT m.field, m.value, m.key FROM ${r.from} ${this.join} match_value m ON m.entity = ? AND m.field = r.field AND m.value = r.value`,
+			[r.param, entity],
 		);
 		return rows.map((r) => ({ field: String(r.field), value: String(r.value), key: String(r.key) }));
 	}
@@ -184,99 +199,111 @@ export class StoreTx {
 	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>): Promise<void> {
 		if (!records.length) return;
 		const entity = records[0].entity;
+		const r = this.batch(
+			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text' },
+			records,
+			(g) => ({ entity: g.entity, key: g.key, data: g.data, fields: g.fields, version: g.version, deleted: g.deleted ? 1 : 0, updated_at: g.updatedAt }),
+		);
 		await this.sql.run(
 			`INSERT INTO golden_record (entity, key, data, fields, version, deleted, updated_at)
 			SELECT r.entity, r.key, r.data, r.fields, r.version, r.deleted, r.updated_at
-			FROM ${this.rows({ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text' })}
+			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (entity, key) DO UPDATE SET data = excluded.data, fields = excluded.fields,
 				version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at`,
-			[
-				json(
-					records.map((g) => ({
-						entity: g.entity,
-						key: g.key,
-						data: g.data,
-						fields: g.fields,
-						version: g.version,
-						deleted: g.deleted ? 1 : 0,
-						updated_at: g.updatedAt,
-					})),
-				),
-			],
+			[r.param],
 		);
-		const keys = json(records.map((g) => ({ key: g.key })));
-		await this.sql.run(
-			this.deleteMatching('match_value', 'm', this.rows({ key: 'text' }), 'm.entity = ? AND m.key = r.key'),
-			[keys, entity],
+		// The match values of these records become exactly `matchValues`. Most saves leave them as they
+		// were (an update of other fields), so only the difference is written, not every row again.
+		const keys = this.keyBatch(records.map((g) => g.key));
+		// SQLite would take the primary key as a covering index on entity alone, scanning the whole entity per record.
+		const byKey = this.sql.dialect === 'sqlite' ? 'match_value m INDEXED BY match_value_key' : 'match_value m';
+		const stored = await this.sql.all<{ field: string; value: string; key: string }>(
+			`SELECT m.field, m.value, m.key FROM ${keys.from} ${this.join} ${byKey} ON m.entity = ? AND m.key = r.key`,
+			[keys.param, entity],
 		);
-		if (matchValues.length) {
+		const id = (m: { field: string; value: string; key: string }) => `${m.key}\u0000${m.field}\u0000${m.value}`;
+		const wanted = new Set(matchValues.map(id));
+		const have = new Set(stored.map(id));
+		const stale = stored.filter((m) => !wanted.has(id(m)));
+		const missing = matchValues.filter((m) => !have.has(id(m)));
+		if (stale.length) {
+			const m = this.batch({ field: 'text', value: 'text', key: 'text' }, stale, (v) => v);
+			await this.sql.run(this.deleteMatching('match_value', 'm', m.from, 'm.entity = ? AND m.field = r.field AND m.value = r.value AND m.key = r.key'), [
+				m.param,
+				entity,
+			]);
+		}
+		if (missing.length) {
+			const m = this.batch({ field: 'text', value: 'text', key: 'text' }, missing, (v) => v);
 			await this.sql.run(
 				`INSERT INTO match_value (entity, field, value, key)
-				SELECT ?, r.field, r.value, r.key FROM ${this.rows({ field: 'text', value: 'text', key: 'text' })}
+				SELECT ?, r.field, r.value, r.key FROM ${m.from}
 				WHERE true ON CONFLICT DO NOTHING`,
-				[entity, json(matchValues)],
+				[entity, m.param],
 			);
 		}
 	}
 
 	async saveLinks(links: Link[]): Promise<void> {
 		if (!links.length) return;
+		const r = this.batch(
+			{ entity: 'text', key: 'text', system: 'text', external_id: 'text', base: 'json', written_hash: 'text', written_at: 'text', source_at: 'text' },
+			links,
+			(l) => ({
+				entity: l.entity,
+				key: l.key,
+				system: l.system,
+				external_id: l.externalId,
+				base: l.base,
+				written_hash: l.writtenHash,
+				written_at: l.writtenAt,
+				source_at: l.sourceAt,
+			}),
+		);
 		await this.sql.run(
 			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, updated_at)
 			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, ?
-			FROM ${this.rows({ entity: 'text', key: 'text', system: 'text', external_id: 'text', base: 'json', written_hash: 'text', written_at: 'text', source_at: 'text' })}
+			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (entity, key, system) DO UPDATE SET external_id = excluded.external_id, base = excluded.base,
 				written_hash = excluded.written_hash, written_at = excluded.written_at, source_at = excluded.source_at,
 				updated_at = excluded.updated_at`,
-			[
-				this.now,
-				json(
-					links.map((l) => ({
-						entity: l.entity,
-						key: l.key,
-						system: l.system,
-						external_id: l.externalId,
-						base: l.base,
-						written_hash: l.writtenHash,
-						written_at: l.writtenAt,
-						source_at: l.sourceAt,
-					})),
-				),
-			],
+			[this.now, r.param],
 		);
 	}
 
 	async deleteLinks(entity: string, refs: Array<{ key: string; system: string }>): Promise<void> {
 		if (!refs.length) return;
-		await this.sql.run(
-			this.deleteMatching('link', 'l', this.rows({ key: 'text', system: 'text' }), 'l.entity = ? AND l.key = r.key AND l.system = r.system'),
-			[json(refs), entity],
-		);
+		const r = this.batch({ key: 'text', system: 'text' }, refs, (ref) => ref);
+		await this.sql.run(this.deleteMatching('link', 'l', r.from, 'l.entity = ? AND l.key = r.key AND l.system = r.system'), [r.param, entity]);
 	}
 
 	async saveTombstones(tombstones: LinkTombstone[]): Promise<void> {
 		if (!tombstones.length) return;
+		const r = this.batch({ entity: 'text', system: 'text', external_id: 'text', key: 'text', deleted_at: 'text' }, tombstones, (t) => ({
+			entity: t.entity,
+			system: t.system,
+			external_id: t.externalId,
+			key: t.key,
+			deleted_at: t.deletedAt,
+		}));
 		await this.sql.run(
 			`INSERT INTO link_tombstone (entity, system, external_id, key, deleted_at, created_at)
 			SELECT r.entity, r.system, r.external_id, r.key, r.deleted_at, ?
-			FROM ${this.rows({ entity: 'text', system: 'text', external_id: 'text', key: 'text', deleted_at: 'text' })}
+			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (entity, system, external_id) DO UPDATE SET key = excluded.key, deleted_at = excluded.deleted_at`,
-			[
-				this.now,
-				json(tombstones.map((t) => ({ entity: t.entity, system: t.system, external_id: t.externalId, key: t.key, deleted_at: t.deletedAt }))),
-			],
+			[this.now, r.param],
 		);
 	}
 
 	async tombstones(entity: string, refs: Array<{ system: string; id: string }>): Promise<LinkTombstone[]> {
 		if (!refs.length) return [];
+		const r = this.batch({ system: 'text', id: 'text' }, refs, (ref) => ref);
 		const rows = await this.sql.all(
-			`SELECT t.* FROM ${this.rows({ system: 'text', id: 'text' })}
-			${this.join} link_tombstone t ON t.entity = ? AND t.system = r.system AND t.external_id = r.id`,
-			[json(refs), entity],
+			`SELECT t.* FROM ${r.from} ${this.join} link_tombstone t ON t.entity = ? AND t.system = r.system AND t.external_id = r.id`,
+			[r.param, entity],
 		);
 		return rows.map((r) => ({
 			entity: String(r.entity),
@@ -289,11 +316,8 @@ export class StoreTx {
 
 	async insertAudit(entries: AuditEntry[]): Promise<void> {
 		if (!entries.length) return;
-		await this.sql.run(
-			`INSERT INTO audit (at, run_id, sync, entity, key, system, external_id, action, before, after, actor, outcome, error)
-			SELECT r.at, r.run_id, r.sync, r.entity, r.key, r.system, r.external_id, r.action, r.before, r.after, r.actor,
-				r.outcome, r.error
-			FROM ${this.rows({
+		const r = this.batch(
+			{
 				at: 'text',
 				run_id: 'text',
 				sync: 'text',
@@ -307,37 +331,37 @@ export class StoreTx {
 				actor: 'text',
 				outcome: 'text',
 				error: 'text',
-			})}`,
-			[
-				json(
-					entries.map((e) => ({
-						at: e.at,
-						run_id: e.runId,
-						sync: e.sync,
-						entity: e.entity,
-						key: e.key,
-						system: e.system,
-						external_id: e.externalId,
-						action: e.action,
-						before: e.before,
-						after: e.after,
-						actor: e.actor,
-						outcome: e.outcome,
-						error: e.error,
-					})),
-				),
-			],
+			},
+			entries,
+			(e) => ({
+				at: e.at,
+				run_id: e.runId,
+				sync: e.sync,
+				entity: e.entity,
+				key: e.key,
+				system: e.system,
+				external_id: e.externalId,
+				action: e.action,
+				before: e.before,
+				after: e.after,
+				actor: e.actor,
+				outcome: e.outcome,
+				error: e.error,
+			}),
+		);
+		await this.sql.run(
+			`INSERT INTO audit (at, run_id, sync, entity, key, system, external_id, action, before, after, actor, outcome, error)
+			SELECT r.at, r.run_id, r.sync, r.entity, r.key, r.system, r.external_id, r.action, r.before, r.after, r.actor,
+				r.outcome, r.error
+			FROM ${r.from}`,
+			[r.param],
 		);
 	}
 
 	async insertConflicts(conflicts: NewConflict[]): Promise<void> {
 		if (!conflicts.length) return;
-		await this.sql.run(
-			`INSERT INTO conflict (sync, run_id, entity, key, system, external_id, kind, status, fields, competing, item,
-				created_at, resolved_at, resolution)
-			SELECT r.sync, r.run_id, r.entity, r.key, r.system, r.external_id, r.kind, r.status, r.fields, r.competing, r.item,
-				?, r.resolved_at, r.resolution
-			FROM ${this.rows({
+		const r = this.batch(
+			{
 				sync: 'text',
 				run_id: 'text',
 				entity: 'text',
@@ -351,36 +375,40 @@ export class StoreTx {
 				item: 'json',
 				resolved_at: 'text',
 				resolution: 'json',
-			})}`,
-			[
-				this.now,
-				json(
-					conflicts.map((c) => ({
-						sync: c.sync,
-						run_id: c.runId,
-						entity: c.entity,
-						key: c.key,
-						system: c.system,
-						external_id: c.externalId,
-						kind: c.kind,
-						status: c.status,
-						fields: c.fields,
-						competing: c.competing,
-						item: c.item,
-						resolved_at: c.status === 'resolved' ? this.now : null,
-						resolution: c.resolution ?? null,
-					})),
-				),
-			],
+			},
+			conflicts,
+			(c) => ({
+				sync: c.sync,
+				run_id: c.runId,
+				entity: c.entity,
+				key: c.key,
+				system: c.system,
+				external_id: c.externalId,
+				kind: c.kind,
+				status: c.status,
+				fields: c.fields,
+				competing: c.competing,
+				item: c.item,
+				resolved_at: c.status === 'resolved' ? this.now : null,
+				resolution: c.resolution ?? null,
+			}),
+		);
+		await this.sql.run(
+			`INSERT INTO conflict (sync, run_id, entity, key, system, external_id, kind, status, fields, competing, item,
+				created_at, resolved_at, resolution)
+			SELECT r.sync, r.run_id, r.entity, r.key, r.system, r.external_id, r.kind, r.status, r.fields, r.competing, r.item,
+				?, r.resolved_at, r.resolution
+			FROM ${r.from}`,
+			[this.now, r.param],
 		);
 	}
 
 	async openConflictsByKey(entity: string, keys: string[]): Promise<ConflictRecord[]> {
 		if (!keys.length) return [];
+		const r = this.keyBatch(keys);
 		const rows = await this.sql.all(
-			`SELECT c.* FROM ${this.rows({ key: 'text' })}
-			${this.join} conflict c ON c.entity = ? AND c.key = r.key AND c.status = 'open' ORDER BY c.id`,
-			[json(keys.map((key) => ({ key }))), entity],
+			`SELECT c.* FROM ${r.from} ${this.join} conflict c ON c.entity = ? AND c.key = r.key AND c.status = 'open' ORDER BY c.id`,
+			[r.param, entity],
 		);
 		return rows.map(conflictFromRow);
 	}
@@ -401,44 +429,43 @@ export class StoreTx {
 
 	async savePlanned(changes: PlannedChange[]): Promise<void> {
 		if (!changes.length) return;
+		const r = this.batch(
+			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text' },
+			changes,
+			(c) => ({ run_id: c.runId, entity: c.entity, key: c.key, system: c.system, op: c.op, data: c.data, status: c.status, created_at: c.createdAt }),
+		);
 		await this.sql.run(
 			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at)
 			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at
-			FROM ${this.rows({ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text' })}
+			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (run_id, entity, key, system) DO UPDATE SET op = excluded.op, data = excluded.data,
 				status = excluded.status, created_at = excluded.created_at`,
-			[
-				json(
-					changes.map((c) => ({
-						run_id: c.runId,
-						entity: c.entity,
-						key: c.key,
-						system: c.system,
-						op: c.op,
-						data: c.data,
-						status: c.status,
-						created_at: c.createdAt,
-					})),
-				),
-			],
+			[r.param],
 		);
 	}
 
 	async plannedChanges(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<PlannedChange[]> {
 		if (!refs.length) return [];
+		const r = this.batch({ entity: 'text', key: 'text', system: 'text' }, refs, (ref) => ref);
 		const rows = await this.sql.all(
-			`SELECT p.* FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
-			${this.join} planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
-			[json(refs), runId],
+			`SELECT p.* FROM ${r.from} ${this.join} planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
+			[r.param, runId],
 		);
+		// A record planned for several targets has the same text in each: read it once, share it (never changed).
+		const parsed = new Map<unknown, CanonicalData>();
+		const data = (text: unknown) => {
+			let value = parsed.get(text);
+			if (value === undefined) parsed.set(text, (value = parse<CanonicalData>(text)));
+			return value;
+		};
 		return rows.map((r) => ({
 			runId: String(r.run_id),
 			entity: String(r.entity),
 			key: String(r.key),
 			system: String(r.system),
 			op: String(r.op) as PlannedChange['op'],
-			data: parse(r.data),
+			data: data(r.data),
 			status: String(r.status) as PlannedChange['status'],
 			createdAt: String(r.created_at),
 		}));
@@ -446,26 +473,23 @@ export class StoreTx {
 
 	async deletePlanned(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {
 		if (!refs.length) return;
+		const r = this.batch({ entity: 'text', key: 'text', system: 'text' }, refs, (ref) => ref);
 		await this.sql.run(
-			this.deleteMatching(
-				'planned_change',
-				'p',
-				this.rows({ entity: 'text', key: 'text', system: 'text' }),
-				'p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system',
-			),
-			[json(refs), runId],
+			this.deleteMatching('planned_change', 'p', r.from, 'p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system'),
+			[r.param, runId],
 		);
 	}
 
 	async markPlannedFailed(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {
 		if (!refs.length) return;
+		const r = this.batch({ entity: 'text', key: 'text', system: 'text' }, refs, (ref) => ref);
 		await this.sql.run(
 			this.sql.dialect === 'sqlite'
-				? `UPDATE planned_change SET status = 'failed' WHERE rowid IN (SELECT p.rowid FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+				? `UPDATE planned_change SET status = 'failed' WHERE rowid IN (SELECT p.rowid FROM ${r.from}
 					CROSS JOIN planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system)`
-				: `UPDATE planned_change p SET status = 'failed' FROM ${this.rows({ entity: 'text', key: 'text', system: 'text' })}
+				: `UPDATE planned_change p SET status = 'failed' FROM ${r.from}
 					WHERE p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
-			[json(refs), runId],
+			[r.param, runId],
 		);
 	}
 
@@ -484,12 +508,19 @@ export class StoreTx {
 			const prior = merged.get(k);
 			if (!prior || compareCursors(c.cursor, prior.cursor) > 0) merged.set(k, c);
 		}
+		const r = this.batch({ sync: 'text', system: 'text', entity: 'text', ts: 'text', id: 'text' }, [...merged.values()], (c) => ({
+			sync: c.sync,
+			system: c.system,
+			entity: c.entity,
+			ts: c.cursor.ts,
+			id: c.cursor.id,
+		}));
 		await this.sql.run(
 			`INSERT INTO run_cursor (run_id, sync, system, entity, ts, id)
-			SELECT ?, r.sync, r.system, r.entity, r.ts, r.id FROM ${this.rows({ sync: 'text', system: 'text', entity: 'text', ts: 'text', id: 'text' })}
+			SELECT ?, r.sync, r.system, r.entity, r.ts, r.id FROM ${r.from}
 			WHERE true
 			ON CONFLICT (run_id, sync, system, entity) DO UPDATE SET ts = excluded.ts, id = excluded.id`,
-			[runId, json([...merged.values()].map((c) => ({ sync: c.sync, system: c.system, entity: c.entity, ts: c.cursor.ts, id: c.cursor.id })))],
+			[runId, r.param],
 		);
 	}
 
@@ -549,17 +580,25 @@ export class StoreTx {
 		rows: Array<{ sync: string; system: string; entity: string; runId: string; written: number; failed: number }>,
 	): Promise<void> {
 		if (!rows.length) return;
+		const r = this.batch({ sync: 'text', system: 'text', entity: 'text', run_id: 'text', written: 'int', failed: 'int' }, rows, (w) => ({
+			sync: w.sync,
+			system: w.system,
+			entity: w.entity,
+			run_id: w.runId,
+			written: w.written,
+			failed: w.failed,
+		}));
 		await this.sql.run(
 			`INSERT INTO sync_status (sync, system, entity, last_run_id, last_success_at, last_failure_at, written, failed)
 			SELECT r.sync, r.system, r.entity, r.run_id,
 				CASE WHEN r.written > 0 THEN ? END, CASE WHEN r.failed > 0 THEN ? END, r.written, r.failed
-			FROM ${this.rows({ sync: 'text', system: 'text', entity: 'text', run_id: 'text', written: 'int', failed: 'int' })}
+			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (sync, system, entity) DO UPDATE SET last_run_id = excluded.last_run_id,
 				last_success_at = COALESCE(excluded.last_success_at, sync_status.last_success_at),
 				last_failure_at = COALESCE(excluded.last_failure_at, sync_status.last_failure_at),
 				written = sync_status.written + excluded.written, failed = sync_status.failed + excluded.failed`,
-			[this.now, this.now, json(rows.map((r) => ({ sync: r.sync, system: r.system, entity: r.entity, run_id: r.runId, written: r.written, failed: r.failed })))],
+			[this.now, this.now, r.param],
 		);
 	}
 
@@ -573,17 +612,24 @@ export class StoreTx {
 			totals.set(k, prior ? { ...prior, by: prior.by + c.by } : { ...c });
 		}
 		const list = [...totals.values()];
+		const bumps = this.batch({ scope: 'text', name: 'text', window_start: 'text', count: 'int' }, list, (c) => ({
+			scope: c.scope,
+			name: c.name,
+			window_start: c.windowStart,
+			count: c.by,
+		}));
 		await this.sql.run(
 			`INSERT INTO counter (scope, name, window_start, count)
-			SELECT r.scope, r.name, r.window_start, r.count FROM ${this.rows({ scope: 'text', name: 'text', window_start: 'text', count: 'int' })}
+			SELECT r.scope, r.name, r.window_start, r.count FROM ${bumps.from}
 			WHERE true
 			ON CONFLICT (scope, name, window_start) DO UPDATE SET count = counter.count + excluded.count`,
-			[json(list.map((c) => ({ scope: c.scope, name: c.name, window_start: c.windowStart, count: c.by })))],
+			[bumps.param],
 		);
+		const names = this.batch({ scope: 'text', name: 'text', window_start: 'text' }, list, (c) => ({ scope: c.scope, name: c.name, window_start: c.windowStart }));
 		const rows = await this.sql.all(
-			`SELECT c.scope, c.name, c.window_start, c.count FROM ${this.rows({ scope: 'text', name: 'text', window_start: 'text' })}
+			`SELECT c.scope, c.name, c.window_start, c.count FROM ${names.from}
 			${this.join} counter c ON c.scope = r.scope AND c.name = r.name AND c.window_start = r.window_start`,
-			[json(list.map((c) => ({ scope: c.scope, name: c.name, window_start: c.windowStart })))],
+			[names.param],
 		);
 		const now = new Map(rows.map((r) => [`${r.scope}\u0000${r.name}\u0000${r.window_start}`, Number(r.count)]));
 		return counters.map((c) => now.get(`${c.scope}\u0000${c.name}\u0000${c.windowStart}`) ?? 0);
@@ -592,15 +638,15 @@ export class StoreTx {
 	/** Records deliveries; returns the hashes that were already seen at or after `since`. */
 	async seenDeliveries(hashes: string[], since: string): Promise<Set<string>> {
 		if (!hashes.length) return new Set();
-		const list = json([...new Set(hashes)].map((hash) => ({ hash })));
-		const rows = await this.sql.all(
-			`SELECT d.hash FROM ${this.rows({ hash: 'text' })} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?`,
-			[list, since],
-		);
+		const list = this.batch({ hash: 'text' }, [...new Set(hashes)], (hash) => ({ hash }));
+		const rows = await this.sql.all(`SELECT d.hash FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?`, [
+			list.param,
+			since,
+		]);
 		await this.sql.run(
-			`INSERT INTO delivery (hash, seen_at) SELECT r.hash, ? FROM ${this.rows({ hash: 'text' })} WHERE true
+			`INSERT INTO delivery (hash, seen_at) SELECT r.hash, ? FROM ${list.from} WHERE true
 			ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at`,
-			[this.now, list],
+			[this.now, list.param],
 		);
 		return new Set(rows.map((r) => String(r.hash)));
 	}
