@@ -145,6 +145,23 @@ function getMany(b: Builder, name: string, system: 'crm' | 'erp', position: Posi
 	return b.ds(name, 'dataSyncDatabase', position, { operation: 'getMany', ...TABLE[system], pageSize: 5000, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
 }
 
+/**
+ * The manual refresh's snapshot of one table, then Store "Find Deletes": records the store links but the
+ * table no longer holds (hard deletes) come out as deletes. Always Output Data lets an emptied table through.
+ */
+function snapshot(b: Builder, name: string, system: 'crm' | 'erp', position: Position): string {
+	const get = getMany(b, name, system, position);
+	b.nodes[b.nodes.length - 1].alwaysOutputData = true;
+	const find = b.ds(`Find deletes in ${system === 'crm' ? 'A' : 'B'}`, 'dataSyncStore', [position[0] + 200, position[1]], {
+		operation: 'findDeletes',
+		sync: 'contacts',
+		entity: 'contact',
+		system,
+	}, cred.store);
+	b.connect(get, find);
+	return find;
+}
+
 function write(b: Builder, name: string, system: 'crm' | 'erp', position: Position, extra: Json = {}): string {
 	return b.ds(name, 'dataSyncDatabase', position, { operation: 'upsert', ...TABLE[system], deleteMode: 'hard', options: {}, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
 }
@@ -237,22 +254,22 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 220]);
 	const gB = getChanges(b, 'Get changes from B', 'erp', [240, 360]);
 	const manual = b.add('Refresh (manual)', 'n8n-nodes-base.manualTrigger', 1, [0, 580], {});
-	const mA = getMany(b, 'Get all from A', 'crm', [240, 520]);
-	const mB = getMany(b, 'Get all from B', 'erp', [240, 660]);
-	const g = guard(b, [520, 200]);
-	const toC = mapper(b, 'To canonical', 'toCanonical', [740, 200]);
-	const r = resolver(b, [960, 200], 'crm, erp', 'crm, erp');
-	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1200, 120]);
-	const sw = router(b, [1420, 120], [
+	const mA = snapshot(b, 'Get all from A', 'crm', [240, 520]);
+	const mB = snapshot(b, 'Get all from B', 'erp', [240, 660]);
+	const g = guard(b, [720, 200]);
+	const toC = mapper(b, 'To canonical', 'toCanonical', [940, 200]);
+	const r = resolver(b, [1160, 200], 'crm, erp', 'crm, erp');
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1400, 120]);
+	const sw = router(b, [1620, 120], [
 		{ system: 'crm', label: 'to A (crm)' },
 		{ system: 'erp', label: 'to B (erp)' },
 	]);
-	const wA = write(b, 'Write to A', 'crm', [1660, 20]);
-	const wB = write(b, 'Write to B', 'erp', [1660, 220]);
-	const c = commit(b, [1900, 120]);
-	const conflicts = noOp(b, 'Conflicts: alert or review', [1200, 340]);
-	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1200, 520]);
-	const invalid = noOp(b, 'Invalid records', [960, 440]);
+	const wA = write(b, 'Write to A', 'crm', [1860, 20]);
+	const wB = write(b, 'Write to B', 'erp', [1860, 220]);
+	const c = commit(b, [2100, 120]);
+	const conflicts = noOp(b, 'Conflicts: alert or review', [1400, 340]);
+	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1400, 520]);
+	const invalid = noOp(b, 'Invalid records', [1160, 440]);
 
 	b.connect(tA, g);
 	b.connect(tB, g);
@@ -260,8 +277,8 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	b.connect(every, gB);
 	b.connect(gA, g);
 	b.connect(gB, g);
-	b.connect(manual, mA);
-	b.connect(manual, mB);
+	b.connect(manual, 'Get all from A');
+	b.connect(manual, 'Get all from B');
 	b.connect(mA, g);
 	b.connect(mB, g);
 	b.chain(g, toC, r);

@@ -222,9 +222,21 @@ describe('template "bidirectional-contacts" in stock n8n: CRM (Postgres) ↔ ERP
 		expect(written([again], WRITERS)).toHaveLength(0);
 	});
 
+	it('the manual refresh finds a hard delete no webhook told of (Find Deletes) and deletes the record in A', async () => {
+		const before = (await writes()).length;
+		const linus = (await crm.byEmail('linus@example.com'))!;
+		const linusErp = (await erp.byEmail('linus@example.com'))!;
+		await erp.remove(linusErp.contact_id as number); // deleted in the ERP, no webhook
+		const refresh = await runFromTrigger(n8n, wf, 'Refresh (manual)');
+		expect({ status: refresh.status, failure: failure(refresh) }).toEqual({ status: 'success', failure: undefined });
+		expect(outputOf(refresh, 'Find deletes in B').filter((i) => i.op === 'delete').map((i) => i.id)).toEqual([String(linusErp.contact_id)]);
+		expect(await crm.byEmail('linus@example.com')).toBeUndefined();
+		expect((await writes()).slice(before).map((w) => [w.node, w.op, w.id])).toEqual([['Write to A', 'delete', String(linus.id)]]);
+	});
+
 	it('every write has exactly one audit entry (create / update / delete, by run, record and system)', async () => {
 		const all = await writes();
-		expect(all.length).toBe(8);
+		expect(all.length).toBe(9);
 		for (const w of all) {
 			const entries = (await store.audit({ runId: String(w.execution), key: w.key as string, system: w.system as string, limit: 100 })).filter((e) =>
 				WRITE_ACTIONS.includes(e.action),
