@@ -171,7 +171,8 @@ export class DataSyncConflictResolver implements INodeType {
 		const input = this.getInputData();
 		const { items, indexes, errors } = readSyncItems(this, input);
 		const options = readOptions(this);
-		if (items.length === 0) return [errors, [], []];
+		// With Continue on Fail, malformed items go to Skipped (with the error), never towards the writes.
+		if (items.length === 0) return [[], [], errors];
 
 		const store = await storeOf(this);
 		let result;
@@ -181,10 +182,7 @@ export class DataSyncConflictResolver implements INodeType {
 			throw engineError(this, error, indexes);
 		}
 
-		const changes: INodeExecutionData[] = [...errors];
-		for (const c of result.changes) {
-			changes.push({ json: c.item as unknown as IDataObject, pairedItem: { item: indexes[c.sourceIndex] } });
-		}
+		const changes = result.changes.map((c) => ({ json: c.item as unknown as IDataObject, pairedItem: { item: indexes[c.sourceIndex] } }));
 		const conflicts = result.conflicts.map((c) => ({
 			json: {
 				...(c.item as unknown as IDataObject),
@@ -192,10 +190,13 @@ export class DataSyncConflictResolver implements INodeType {
 			} as IDataObject,
 			pairedItem: { item: indexes[c.sourceIndex] },
 		}));
-		const skipped = result.skipped.map((s) => ({
-			json: { ...(s.item as unknown as IDataObject), skipped: { reason: s.reason, detail: s.detail } } as IDataObject,
-			pairedItem: { item: indexes[s.sourceIndex] },
-		}));
+		const skipped = [
+			...errors,
+			...result.skipped.map((s) => ({
+				json: { ...(s.item as unknown as IDataObject), skipped: { reason: s.reason, detail: s.detail } } as IDataObject,
+				pairedItem: { item: indexes[s.sourceIndex] },
+			})),
+		];
 		return [changes, conflicts, skipped];
 	}
 }

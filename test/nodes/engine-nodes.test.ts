@@ -227,6 +227,20 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine node
 		expect(await store.listGolden('contact')).toEqual([]);
 	});
 
+	it('with Continue on Fail, a malformed item goes to Skipped with its error and the others are resolved', async () => {
+		const result = await runNode(DataSyncConflictResolver, {
+			parameters: resolverParameters(),
+			input: [{ ...contact('crm', 'c2', {}), op: 'merge' }, contact('crm', 'c1', { email: 'cof@example.com' })],
+			credentials,
+			continueOnFail: true,
+		});
+		expect(result.error).toBeUndefined();
+		expect(json(result.outputs[0]).map((c) => c.system)).toEqual(['erp']);
+		expect(result.outputs[0][0].pairedItem).toEqual({ item: 1 });
+		expect(String(json(result.outputs[2])[0].error)).toContain('item 0');
+		expect(result.outputs[2][0].pairedItem).toEqual({ item: 0 });
+	});
+
 	it('Loop Guard: own actor, hop limit, duplicate delivery and exact echo go to Blocked with the reason', async () => {
 		const guardParameters = { sync: 'contacts', ownActor: 'datasync-bot', maxHops: 2 };
 		const run = async (items: IDataObject[]) => {
