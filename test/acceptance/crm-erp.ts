@@ -5,11 +5,11 @@
 import mysql from 'mysql2/promise';
 import { Client } from 'pg';
 
-import { signWebhook } from '../../lib/connectors/webhook/signature';
 import type { StoreConfig } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, type MariaDbTestDatabase, type PgTestDatabase } from '../helpers/services';
 import { ds, type FlowNode } from './flows';
 import type { N8nInstance } from './harness';
+import { signedPost as signedPostWith } from './templates-support';
 
 export type System = 'crm' | 'erp';
 
@@ -156,9 +156,7 @@ export function changeTrigger(creds: Credentials, system: System, path: string):
 	);
 }
 
-/** POSTs `body` to a DataSync Trigger, signed as the systems do. */
+/** POSTs `body` to a DataSync Trigger, signed with these systems' secret. */
 export async function signedPost(n8n: N8nInstance, path: string, body: unknown) {
-	const raw = JSON.stringify(body);
-	const ts = String(Math.floor(Date.now() / 1000));
-	return n8n.webhook(path, undefined, { raw, headers: { 'x-datasync-timestamp': ts, 'x-datasync-signature': signWebhook(SECRET, ts, raw) } });
+	return await signedPostWith(n8n, path, SECRET, body);
 }
