@@ -4,6 +4,7 @@
  */
 import type { SyncItem } from '../item';
 import { canonicalHash } from './hash';
+import { advanceRunCursors } from './resolve';
 import type { Store } from './store/store';
 
 export interface RateLimit {
@@ -13,6 +14,12 @@ export interface RateLimit {
 
 export interface GuardOptions {
 	sync: string;
+	/**
+	 * The run (execution) these items belong to. With it, the feed positions (trace.cursor) of blocked
+	 * items are kept for the run, and when nothing passes they move at once: a page of echoes must not be
+	 * read again and again, since no Resolver or Commit follows it.
+	 */
+	runId?: string;
 	/** The actor our own writes appear as in the systems: changes made by it are our echoes. */
 	ownActor?: string;
 	/** Changes that travelled through more systems than this are stopped (default 3). */
@@ -150,6 +157,14 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		}
 		result.passed = open.map((o) => ({ item: o.item, sourceIndex: o.sourceIndex }));
 		result.blocked.sort((a, b) => a.sourceIndex - b.sourceIndex);
+		if (options.runId) {
+			const cursors = result.blocked
+				.filter((b) => b.item.trace.cursor)
+				.map((b) => ({ sync: options.sync, system: b.item.system, entity: b.item.entity, cursor: b.item.trace.cursor! }));
+			await tx.saveRunCursors(options.runId, cursors);
+			// When some pass, the Resolver (nothing planned) or Commit (all written) moves them with its own.
+			if (result.passed.length === 0 && (await tx.countPlanned(options.runId)) === 0) await advanceRunCursors(tx, options.runId);
+		}
 		return result;
 	});
 }

@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { guard, type GuardOptions } from '../../lib/engine';
-import { engineError, readSyncItems, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
+import { engineError, readSyncItems, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
 
 interface LimitParameter {
 	max?: number;
@@ -207,6 +207,7 @@ function readOptions(ctx: IExecuteFunctions): GuardOptions {
 			: undefined;
 	return {
 		sync: (ctx.getNodeParameter('sync', 0) as string).trim(),
+		runId: runIdOf(ctx),
 		ownActor: ownActor || undefined,
 		maxHops: ctx.getNodeParameter('maxHops', 0) as number,
 		writtenHashCheck: ctx.getNodeParameter('writtenHashCheck', 0) as boolean,

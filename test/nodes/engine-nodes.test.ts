@@ -270,6 +270,28 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine node
 		expect((json(echo.outputs[1])[0].blocked as IDataObject).reason).toBe('written-hash');
 	});
 
+	it('Loop Guard: a polled page that is all blocked moves its cursor (no re-reading a page of echoes forever)', async () => {
+		const polled = (id: string, ts: string, actor: string) =>
+			contact('crm', id, { email: `${id}@example.com` }, { actor, trace: { runId: 'r', origin: 'crm', hops: 0, cursor: { ts, id } } });
+		const store = await openStore(config);
+		// One passes: the guard keeps the blocked item's position for the run but does not move the cursor.
+		const mixed = await runNode(DataSyncLoopGuard, {
+			parameters: { sync: 'contacts', ownActor: 'datasync' },
+			input: [polled('p1', '2026-01-01T00:00:01Z', 'datasync'), polled('p2', '2026-01-01T00:00:02Z', 'alice')],
+			credentials,
+		});
+		expect(json(mixed.outputs[0]).map((i) => i.id)).toEqual(['p2']);
+		expect(await store.getCursor('contacts', 'crm', 'contact')).toBeNull();
+		// All blocked: nothing follows, so the cursor moves now, to the page's last position.
+		const echoes = await runNode(DataSyncLoopGuard, {
+			parameters: { sync: 'contacts', ownActor: 'datasync' },
+			input: [polled('p3', '2026-01-01T00:00:03Z', 'datasync'), polled('p4', '2026-01-01T00:00:04Z', 'datasync')],
+			credentials,
+		});
+		expect(json(echoes.outputs[0])).toEqual([]);
+		expect(await store.getCursor('contacts', 'crm', 'contact')).toEqual({ ts: '2026-01-01T00:00:04Z', id: 'p4' });
+	});
+
 	it('Loop Guard: per-actor limit, and the breaker stops the whole run with one alert item', async () => {
 		const limited = await runNode(DataSyncLoopGuard, {
 			parameters: { sync: 'contacts', limits: { actorLimit: { limit: { max: 2, windowSeconds: 3600 } } } },
