@@ -8,7 +8,8 @@ import {
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
-import { testSqlCredential, testStoreCredential } from '../../lib/connectors/credential-tests';
+import { testSqlCredential } from '../../lib/connectors/credential-tests';
+import { testStoreCredential } from '../shared/engine-node';
 import { operationDescriptions, router } from './actions/router';
 
 /**
@@ -134,9 +135,7 @@ export class DataSyncDatabase implements INodeType {
 			async dataSyncSqlTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 				return await testSqlCredential(credential.data);
 			},
-			async dataSyncStoreTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-				return await testStoreCredential(credential.data);
-			},
+			dataSyncStoreTest: testStoreCredential,
 		},
 	};
 

@@ -1,14 +1,11 @@
 import {
 	NodeConnectionTypes,
-	type ICredentialsDecrypted,
-	type ICredentialTestFunctions,
 	type IExecuteFunctions,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
-import { testStoreCredential } from '../../lib/connectors/credential-tests';
+import { testStoreCredential } from '../shared/engine-node';
 import { operationDescriptions, router } from './actions/router';
 
 /**
@@ -114,9 +111,7 @@ export class DataSyncHttpApi implements INodeType {
 
 	methods = {
 		credentialTest: {
-			async dataSyncStoreTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-				return await testStoreCredential(credential.data);
-			},
+			dataSyncStoreTest: testStoreCredential,
 		},
 	};
 
