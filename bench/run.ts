@@ -3,21 +3,25 @@
  * run, on this machine's Postgres (System A) and MariaDB (System B), in databases of its own that it drops
  * afterwards, through stock n8n started by the acceptance harness.
  *
- *   npx node -r ./scripts/register-ts.js bench/run.ts [--full] [--scale N] [--runs R] [--seed S]
- *        [--only limit,builtin,ours] [--realtime N | --no-realtime]
+ *   npx node -r ./scripts/register-ts.js bench/run.ts [--full] [--scales 10000,1000,100000,1000000]
+ *        [--runs R] [--runs-1m R] [--seed S] [--only limit,builtin,ours] [--realtime N | --no-realtime]
  *
- * Default: 10,000 contacts, 3 runs of each scenario (initial sync, nothing changed, 1 % changed) for each
- * contestant, then 200 sequential real-time changes against a bare Webhook → Respond floor. --full: 100,000
- * contacts (the built-in way takes about 12 minutes per run there) and 500 real-time changes. The built-in
- * way runs only at ≤ 10,000 unless --full. Every run is followed by the SQL correctness check (check.ts);
- * a run that is fast and wrong counts as a failure.
+ * Suites, each on a table of its own size (n8n is restarted for each, so "RSS before" starts clean):
+ * - 10,000: initial sync, nothing changed, 1 % changed for the three contestants; for ours also the
+ *   backup-poll path (nothing changed, 1 % changed) and the paged initial sync; then the real-time run:
+ *   500 sequential changes through the signed DataSync Trigger against a bare Webhook → Respond floor.
+ * - 1,000 and 100,000: 1,000 changed rows (cost proportional to the changes, not the table); at 100,000
+ *   also initial, nothing changed, 1 % changed (the built-in way only with --full: ~12 minutes a run).
+ * - 1,000,000: initial sync, the limit and ours (paged: the backup-poll path run back to back, a page of
+ *   5,000 per system and execution, so that n8n holds one page at a time).
+ * Every run is followed by the SQL correctness check (check.ts); a fast wrong run counts as a failure.
  *
  * Contestants:
  * - limit: bench/limit.ts, a plain Node script (pg + mysql2, keyset pages of 5,000, upserts of 1,000);
  * - built-in: bench/builtin.ts, n8n's own nodes, run as the editor runs it (REST run endpoint);
- * - ours: workflows/bidirectional-contacts.json as shipped (credentials and tables swapped), its
- *   "Refresh (manual)" path (Get all from A and B → Loop Guard → Mapper → Resolver → Mapper → Write →
- *   Commit in one execution): what an analyst runs for an initial sync or a reconcile.
+ * - ours: workflows/bidirectional-contacts.json as shipped (credentials and tables swapped): its
+ *   "Refresh (manual)" path (read all of A and B, reconcile, write, commit: one execution) up to 100,000,
+ *   and its backup-poll path (Get Changes after the store's cursors, a page per execution).
  *
  * Writes bench/results/latest.json, latest.md and README-section.md.
  */
@@ -49,37 +53,66 @@ function option(name: string): string | undefined {
 }
 
 const FULL = flag('full');
-const SCALE = Number(option('scale') ?? (FULL ? 100_000 : 10_000));
+const SCALES = (option('scales') ?? '10000,1000,100000,1000000').split(',').map(Number);
 const RUNS = Number(option('runs') ?? 3);
+const RUNS_1M = Number(option('runs-1m') ?? RUNS);
 const SEED = Number(option('seed') ?? 42);
 const ONLY = (option('only') ?? 'limit,builtin,ours').split(',');
-const REALTIME = flag('no-realtime') ? 0 : Number(option('realtime') ?? (FULL ? 500 : 200));
+const REALTIME = flag('no-realtime') ? 0 : Number(option('realtime') ?? 500);
 /** Where the results go (bench/results by default). */
 const OUT = option('out');
-const BUILTIN = ONLY.includes('builtin') && (SCALE <= 10_000 || FULL);
-const CRM = 'crm_contacts';
 const POLL = 'Every 5 minutes (backup poll)';
+const REFRESH = 'Refresh (manual)';
 /** The page size of the template's Get Changes nodes. */
 const POLL_PAGE = 5000;
+/** The largest table ours syncs through the one-execution Refresh (above, n8n would hold it all at once). */
+const REFRESH_MAX = 100_000;
+const THOUSAND = 1000;
 const SECRET_A = 'bench-crm-signing-secret-0123456789';
 const SECRET_B = 'bench-erp-signing-secret-0123456789';
+/** DESIGN.md, "Scale and speed". */
+const TARGET = { initialRatio: 2, memoryMb: 512, proportional: 2, realtimeMs: 30 };
 
 type Contestant = 'limit' | 'builtin' | 'ours';
-type Scenario = 'initial' | 'unchanged' | 'changed1pct' | 'unchangedPoll' | 'changed1pctPoll';
+type Scenario = 'initial' | 'initialPaged' | 'unchanged' | 'changed1pct' | 'unchangedPoll' | 'changed1pctPoll' | 'thousand';
 const SCENARIO_TITLE: Record<Scenario, string> = {
 	initial: 'initial sync',
+	initialPaged: 'initial sync, paged (backup poll back to back)',
 	unchanged: 'nothing changed',
 	changed1pct: '1 % changed',
 	unchangedPoll: 'nothing changed, backup poll',
 	changed1pctPoll: '1 % changed, backup poll',
+	thousand: '1,000 rows changed',
 };
-/** The limit's and the built-in way's figure an incremental path of ours is compared with. */
-const COMPARED_WITH: Partial<Record<Scenario, Scenario>> = { unchangedPoll: 'unchanged', changed1pctPoll: 'changed1pct' };
+const SCENARIOS = Object.keys(SCENARIO_TITLE) as Scenario[];
+/** The limit's and the built-in way's figure a path of ours is compared with. */
+const COMPARED_WITH: Partial<Record<Scenario, Scenario>> = { unchangedPoll: 'unchanged', changed1pctPoll: 'changed1pct', initialPaged: 'initial' };
 const CONTESTANT_TITLE: Record<Contestant, string> = {
 	limit: 'limit (pg + mysql2 script)',
 	builtin: 'built-in n8n nodes',
 	ours: 'ours (bidirectional template)',
 };
+
+/** What each suite runs, by table size. */
+interface Plan {
+	limit: Scenario[];
+	builtin: Scenario[];
+	ours: Scenario[];
+	realtime: boolean;
+}
+function planOf(scale: number): Plan {
+	const has = (c: Contestant) => ONLY.includes(c);
+	const pick = (c: Contestant, list: Scenario[]) => (has(c) ? list : []);
+	if (scale > REFRESH_MAX) return { limit: pick('limit', ['initial']), builtin: [], ours: pick('ours', ['initialPaged']), realtime: false };
+	if (scale <= THOUSAND) return { limit: pick('limit', ['initial', 'thousand']), builtin: [], ours: pick('ours', ['initial', 'thousand']), realtime: false };
+	const full: Scenario[] = ['initial', 'unchanged', 'changed1pct'];
+	return {
+		limit: pick('limit', scale >= 100_000 ? [...full, 'thousand'] : full),
+		builtin: scale <= 10_000 || FULL ? pick('builtin', full) : [],
+		ours: pick('ours', [...full, 'unchangedPoll', 'changed1pctPoll', ...(scale >= 100_000 ? (['thousand'] as Scenario[]) : []), 'initialPaged']),
+		realtime: scale === 10_000 && REALTIME > 0 && has('ours'),
+	};
+}
 
 interface Sample {
 	seconds: number;
@@ -90,6 +123,8 @@ interface Sample {
 	check: CheckResult;
 	/** n8n's own start → stop of the execution (n8n contestants). */
 	executionSeconds?: number;
+	/** Executions it took (the paged path). */
+	executions?: number;
 	error?: string;
 }
 
@@ -100,6 +135,7 @@ interface NodeCost {
 
 const log = (...args: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const n = (v: number) => v.toLocaleString('en-US');
 
 function stats(values: number[]): { median: number; min: number; max: number; runs: number } {
 	const s = [...values].sort((a, b) => a - b);
@@ -113,6 +149,9 @@ function percentile(values: number[], p: number): number {
 	return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
+/** Samples of one table size. */
+type Samples = Partial<Record<Scenario, Partial<Record<Contestant, Sample[]>>>>;
+
 class Bench {
 	pgDb!: PgTestDatabase;
 	mariaDb!: MariaDbTestDatabase;
@@ -121,8 +160,11 @@ class Bench {
 	n8n?: N8nInstance;
 	rootPid = 0;
 	dirs: TempDir[] = [];
-	samples: Record<Scenario, Partial<Record<Contestant, Sample[]>>> = { initial: {}, unchanged: {}, changed1pct: {}, unchangedPoll: {}, changed1pctPoll: {} };
-	nodeCosts: Partial<Record<Contestant, Partial<Record<Scenario, Record<string, NodeCost>>>>> = {};
+	/** The suite being run: its table size and A's table. */
+	scale = 0;
+	crm = '';
+	samples: Record<number, Samples> = {};
+	nodeCosts: Record<number, Partial<Record<Contestant, Partial<Record<Scenario, Record<string, NodeCost>>>>>> = {};
 	creds: Record<string, { id: string; name: string }> = {};
 	changeCounter = 0;
 	realtime?: Record<string, unknown>;
@@ -133,14 +175,28 @@ class Bench {
 		this.pg = new Client(this.pgDb.config);
 		await this.pg.connect();
 		this.my = await mysql.createConnection({ ...this.mariaDb.config, dateStrings: true, timezone: 'Z' });
-		await createCrmTable(this.pg, CRM);
+	}
+
+	/** A's table for one suite, filled with `scale` contacts of the seed. */
+	async newSuite(scale: number): Promise<void> {
+		this.scale = scale;
+		this.crm = `crm_contacts_${scale}`;
+		await this.pg.query(`DROP TABLE IF EXISTS "${this.crm}"`);
+		await createCrmTable(this.pg, this.crm);
 		const t0 = performance.now();
-		await fillCrm(this.pg, CRM, SEED, SCALE);
-		log(`generated ${SCALE} contacts in A (seed ${SEED}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+		await fillCrm(this.pg, this.crm, SEED, scale);
+		await this.pg.query(`ANALYZE "${this.crm}"`);
+		log(`generated ${n(scale)} contacts in A (seed ${SEED}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+	}
+
+	async endSuite(erpTables: string[]): Promise<void> {
+		await this.pg.query(`DROP TABLE IF EXISTS "${this.crm}"`);
+		for (const t of erpTables) await this.my.query(`DROP TABLE IF EXISTS \`${t}\``);
+		for (const d of this.dirs.splice(0)) d.remove();
 	}
 
 	async startN8n(): Promise<void> {
-		log('building and packing the package, preparing stock n8n …');
+		log('starting stock n8n …');
 		await prepare();
 		this.n8n = await N8nInstance.start();
 		this.rootPid = (this.n8n as unknown as { child: ChildProcess }).child.pid!;
@@ -174,27 +230,39 @@ class Bench {
 		log(`n8n ready on ${n8n.baseUrl} (pid ${this.rootPid})`);
 	}
 
+	async stopN8n(): Promise<void> {
+		await this.n8n?.stop();
+		this.n8n = undefined;
+	}
+
 	async newErpTable(name: string): Promise<string> {
 		await this.my.query(`DROP TABLE IF EXISTS \`${name}\``);
 		await createErpTable(this.my, name);
 		return name;
 	}
 
-	async changeOnePercent(): Promise<void> {
+	async change(count: number): Promise<void> {
 		this.changeCounter++;
-		await changeRows(this.pg, CRM, SEED * 7919 + this.changeCounter, Math.ceil(SCALE / 100), `c${this.changeCounter}`);
+		await changeRows(this.pg, this.crm, SEED * 7919 + this.changeCounter, count, `c${this.changeCounter}`);
+	}
+
+	/** Brings A into the state a scenario starts from (the changes it measures). */
+	async before(scenario: Scenario): Promise<void> {
+		if (scenario === 'changed1pct' || scenario === 'changed1pctPoll') await this.change(Math.ceil(this.scale / 100));
+		if (scenario === 'thousand') await this.change(THOUSAND);
 	}
 
 	record(scenario: Scenario, contestant: Contestant, sample: Sample): void {
-		(this.samples[scenario][contestant] ??= []).push(sample);
+		((this.samples[this.scale] ??= {})[scenario] ??= {})[contestant] ??= [];
+		this.samples[this.scale][scenario]![contestant]!.push(sample);
 		const status = sample.ok ? 'ok' : `WRONG ${JSON.stringify({ ...sample.check, examples: sample.check.examples.slice(0, 3) })} ${sample.error ?? ''}`;
-		log(`${SCENARIO_TITLE[scenario]} · ${contestant}: ${sample.seconds.toFixed(2)} s, peak RSS ${sample.peakRssMb.toFixed(0)} MB${sample.startRssMb === undefined ? '' : ` (${sample.startRssMb.toFixed(0)} MB before)`}, check ${status}`);
+		log(`${n(this.scale)} · ${SCENARIO_TITLE[scenario]} · ${contestant}: ${sample.seconds.toFixed(2)} s, peak RSS ${sample.peakRssMb.toFixed(0)} MB${sample.startRssMb === undefined ? '' : ` (${sample.startRssMb.toFixed(0)} MB before)`}${sample.executions ? `, ${sample.executions} executions` : ''}, check ${status}`);
 	}
 
 	// ---- the limit -------------------------------------------------------------------------------
 
 	async limitOnce(erpTable: string): Promise<{ seconds: number; peakRssMb: number }> {
-		const config: LimitConfig = { pg: this.pgDb.config, maria: this.mariaDb.config, crmTable: CRM, erpTable };
+		const config: LimitConfig = { pg: this.pgDb.config, maria: this.mariaDb.config, crmTable: this.crm, erpTable };
 		const { stdout } = await run(process.execPath, ['-r', './scripts/register-ts.js', 'bench/limit.ts', JSON.stringify(config)], {
 			cwd: REPO_ROOT,
 			maxBuffer: 16 * 1024 * 1024,
@@ -204,51 +272,52 @@ class Bench {
 		return out;
 	}
 
-	async limitRun(r: number): Promise<void> {
-		const erp = await this.newErpTable(`erp_limit_${r}`);
-		for (const scenario of ['initial', 'unchanged', 'changed1pct'] as Scenario[]) {
-			if (scenario === 'changed1pct') await this.changeOnePercent();
+	async limitRun(r: number, scenarios: Scenario[]): Promise<string> {
+		const erp = await this.newErpTable(`erp_limit_${this.scale}_${r}`);
+		for (const scenario of scenarios) {
+			await this.before(scenario);
 			const { seconds, peakRssMb } = await this.limitOnce(erp);
-			const check = await checkSync(this.pg, CRM, this.my, erp);
+			const check = await checkSync(this.pg, this.crm, this.my, erp);
 			this.record(scenario, 'limit', { seconds, peakRssMb, ok: check.ok, check });
 		}
+		return erp;
 	}
 
 	// ---- n8n contestants -------------------------------------------------------------------------
 
-	/**
-	 * Runs a workflow from one trigger, as the editor's "Execute workflow" does, and times it until the
-	 * execution is finished (polled every 50 ms without its data), sampling the n8n tree's RSS meanwhile.
-	 */
-	async runTimed(workflowId: string, trigger: string, timeoutMs: number): Promise<{ seconds: number; peakRssMb: number; startRssMb: number; execution: Execution }> {
+	/** Starts a workflow from one trigger, as the editor's "Execute workflow" does, and waits until the execution is finished (polled every 50 ms without its data). */
+	async execute(workflowId: string, trigger: string, timeoutMs: number): Promise<Execution> {
 		const n8n = this.n8n!;
-		const sampler = new RssSampler(this.rootPid);
-		sampler.start();
-		const t0 = performance.now();
 		const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/rest/workflows/${workflowId}/run`, { triggerToStartFrom: { name: trigger } });
 		const id = started.data.executionId;
 		if (!id) throw new Error(`no execution started: ${JSON.stringify(started)}`);
 		const deadline = Date.now() + timeoutMs;
-		let execution: Execution | undefined;
 		for (;;) {
 			try {
-				execution = await n8n.api<Execution>('GET', `/executions/${id}`);
-				if (execution.finished || !['running', 'new', 'waiting', undefined].includes(execution.status)) break;
+				const execution = await n8n.api<Execution>('GET', `/executions/${id}`);
+				if (execution.finished || !['running', 'new', 'waiting', undefined].includes(execution.status)) return execution;
 			} catch {
 				// not saved yet
 			}
-			if (Date.now() > deadline) {
-				sampler.stop();
-				throw new Error(`execution ${id} did not finish within ${timeoutMs} ms`);
-			}
+			if (Date.now() > deadline) throw new Error(`execution ${id} did not finish within ${timeoutMs} ms`);
 			await sleep(50);
 		}
-		const seconds = (performance.now() - t0) / 1000;
-		const peakRssMb = sampler.stop();
-		return { seconds, peakRssMb, startRssMb: sampler.startMb, execution: execution! };
 	}
 
-	/** Where an execution's time went, per node (n8n's own executionTime of each node's last run). */
+	/** One execution timed, with the n8n tree's RSS sampled meanwhile. */
+	async runTimed(workflowId: string, trigger: string, timeoutMs: number): Promise<{ seconds: number; peakRssMb: number; startRssMb: number; execution: Execution }> {
+		const sampler = new RssSampler(this.rootPid);
+		sampler.start();
+		const t0 = performance.now();
+		try {
+			const execution = await this.execute(workflowId, trigger, timeoutMs);
+			return { seconds: (performance.now() - t0) / 1000, peakRssMb: sampler.stop(), startRssMb: sampler.startMb, execution };
+		} finally {
+			sampler.stop();
+		}
+	}
+
+	/** Where an execution's time went, per node (n8n's own executionTime of each node's runs). */
 	async nodeCostsOf(executionId: string): Promise<Record<string, NodeCost>> {
 		const full = await this.n8n!.execution(executionId);
 		const out: Record<string, NodeCost> = {};
@@ -262,73 +331,117 @@ class Bench {
 		return out;
 	}
 
+	timeoutMs(): number {
+		return Math.max(10, Math.ceil((this.scale / 100_000) * 40)) * 60 * 1000;
+	}
+
 	async n8nScenario(contestant: Contestant, scenario: Scenario, r: number, wf: string, trigger: string, erp: string): Promise<void> {
-		const timeoutMs = (FULL ? 40 : 10) * 60 * 1000;
-		const { seconds, peakRssMb, startRssMb, execution } = await this.runTimed(wf, trigger, timeoutMs);
-		const check = await checkSync(this.pg, CRM, this.my, erp);
+		const { seconds, peakRssMb, startRssMb, execution } = await this.runTimed(wf, trigger, this.timeoutMs());
+		const check = await checkSync(this.pg, this.crm, this.my, erp);
 		const error = execution.status === 'success' ? undefined : `execution ${execution.id} ${execution.status}`;
 		const executionSeconds = execution.stoppedAt ? (Date.parse(execution.stoppedAt) - Date.parse(execution.startedAt)) / 1000 : undefined;
 		this.record(scenario, contestant, { seconds, peakRssMb, startRssMb, ok: check.ok && !error, check, executionSeconds, error });
-		if (r === 1) {
-			try {
-				((this.nodeCosts[contestant] ??= {})[scenario] = await this.nodeCostsOf(execution.id));
-			} catch (e) {
-				log(`per-node costs of ${execution.id} not read: ${(e as Error).message}`);
-			}
+		if (r === 1) await this.keepCosts(contestant, scenario, execution.id);
+	}
+
+	async keepCosts(contestant: Contestant, scenario: Scenario, executionId: string): Promise<void> {
+		try {
+			(((this.nodeCosts[this.scale] ??= {})[contestant] ??= {})[scenario] = await this.nodeCostsOf(executionId));
+		} catch (e) {
+			log(`per-node costs of ${executionId} not read: ${(e as Error).message}`);
 		}
 	}
 
-	async builtinRun(r: number): Promise<void> {
-		const erp = await this.newErpTable(`erp_builtin_${r}`);
-		const created = await this.n8n!.createWorkflow(builtinWorkflow(`Bench built-in ${r}`, CRM, erp, this.creds.postgres, this.creds.mySql));
-		for (const scenario of ['initial', 'unchanged', 'changed1pct'] as Scenario[]) {
-			if (scenario === 'changed1pct') await this.changeOnePercent();
+	async builtinRun(r: number, scenarios: Scenario[]): Promise<string> {
+		const erp = await this.newErpTable(`erp_builtin_${this.scale}_${r}`);
+		const created = await this.n8n!.createWorkflow(builtinWorkflow(`Bench built-in ${this.scale} ${r}`, this.crm, erp, this.creds.postgres, this.creds.mySql));
+		for (const scenario of scenarios) {
+			await this.before(scenario);
 			await this.n8nScenario('builtin', scenario, r, created.id, 'Manual Trigger', erp);
 		}
+		return erp;
 	}
 
-	async oursRun(r: number): Promise<void> {
-		const erp = await this.newErpTable(`erp_ours_${r}`);
+	/** The shipped template with a store of its own and B's table of its own. */
+	async importOurs(tag: string): Promise<{ wf: string; erp: string; paths: { crm: string; erp: string } }> {
+		const erp = await this.newErpTable(`erp_ours_${this.scale}_${tag}`);
 		const dir = createTempDir('dsbench-store');
 		this.dirs.push(dir);
-		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench store ${r}`, { backend: 'sqlite', path: dir.file('store.sqlite') });
-		const paths = { crm: `bench-${r}-${process.pid}/crm/contact`, erp: `bench-${r}-${process.pid}/erp/contact` };
+		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench store ${this.scale} ${tag}`, { backend: 'sqlite', path: dir.file('store.sqlite') });
+		const paths = { crm: `bench-${this.scale}-${tag}-${process.pid}/crm/contact`, erp: `bench-${this.scale}-${tag}-${process.pid}/erp/contact` };
 		const wf = await importTemplate(this.n8n!, 'bidirectional-contacts', {
-			name: `Bench ours ${r}`,
+			name: `Bench ours ${this.scale} ${tag}`,
 			credentials: { ...this.creds, 'DataSync store': store },
-			tables: { crm_contacts: CRM, erp_contacts: erp },
+			tables: { crm_contacts: this.crm, erp_contacts: erp },
 			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
 		});
-		for (const scenario of ['initial', 'unchanged', 'changed1pct'] as Scenario[]) {
-			if (scenario === 'changed1pct') await this.changeOnePercent();
-			await this.n8nScenario('ours', scenario, r, wf, 'Refresh (manual)', erp);
-		}
-		// The change-proportional path: the backup poll (Get Changes from the store's cursors, one page of
-		// 5,000 per system and run). After the refreshes there are no cursors yet: the first polls read every
-		// row once, a page per poll. Untimed catch-up: poll until both pages come back short.
-		let catchUpSeconds = 0;
-		for (let polls = 1; ; polls++) {
-			const catchUp = await this.runTimed(wf, POLL, 10 * 60 * 1000);
-			catchUpSeconds += catchUp.seconds;
-			const costs = await this.nodeCostsOf(catchUp.execution.id);
-			const read = ['Get changes from A', 'Get changes from B'].map((n) => costs[n]?.items[0] ?? 0);
-			if (catchUp.execution.status !== 'success') throw new Error(`backup poll catch-up failed: execution ${catchUp.execution.id}`);
-			if (read.every((n) => n < POLL_PAGE)) {
-				log(`backup poll catch-up (untimed in the table): ${polls} polls, ${catchUpSeconds.toFixed(2)} s`);
-				break;
+		return { wf, erp, paths };
+	}
+
+	/**
+	 * The backup-poll path run back to back until both systems' pages come back short: what the schedule
+	 * does, without the 5 minutes between pages. Timed as the sum of the executions (the reads of each
+	 * execution's item counts in between are not counted); RSS sampled over the whole loop.
+	 */
+	async pollUntilCaughtUp(wf: string): Promise<{ seconds: number; peakRssMb: number; startRssMb: number; executions: number; failed?: string; firstId: string }> {
+		const sampler = new RssSampler(this.rootPid);
+		sampler.start();
+		let seconds = 0;
+		let firstId = '';
+		const most = Math.ceil(this.scale / POLL_PAGE) * 2 + 2;
+		try {
+			for (let polls = 1; ; polls++) {
+				const t0 = performance.now();
+				const execution = await this.execute(wf, POLL, this.timeoutMs());
+				seconds += (performance.now() - t0) / 1000;
+				firstId ||= execution.id;
+				if (execution.status !== 'success') return { seconds, peakRssMb: sampler.stop(), startRssMb: sampler.startMb, executions: polls, failed: `execution ${execution.id} ${execution.status}`, firstId };
+				const costs = await this.nodeCostsOf(execution.id);
+				const read = ['Get changes from A', 'Get changes from B'].map((name) => costs[name]?.items[0] ?? 0);
+				if (read.every((count) => count < POLL_PAGE)) return { seconds, peakRssMb: sampler.stop(), startRssMb: sampler.startMb, executions: polls, firstId };
+				// Enough polls to page through every row of both tables: pages still full means a cursor that does not advance.
+				if (polls >= most) {
+					return { seconds, peakRssMb: sampler.stop(), startRssMb: sampler.startMb, executions: polls, failed: `still full pages (${read.join(' / ')}) after ${polls} polls: a cursor does not advance`, firstId };
+				}
 			}
-			// Enough polls to page through every row once: if pages still come back full, the cursor is not
-			// advancing (seen: a page of echoes only never reaches Commit, so no cursor is saved).
-			if (polls >= Math.ceil(SCALE / POLL_PAGE) + 1) {
-				log(`backup poll catch-up: still full pages (${read.join(' / ')}) after ${polls} polls: the poll's cursor does not advance`);
-				break;
+		} finally {
+			sampler.stop();
+		}
+	}
+
+	async oursPaged(r: number): Promise<string> {
+		const { wf, erp } = await this.importOurs(`paged${r}`);
+		const out = await this.pollUntilCaughtUp(wf);
+		const check = await checkSync(this.pg, this.crm, this.my, erp);
+		this.record('initialPaged', 'ours', { seconds: out.seconds, peakRssMb: out.peakRssMb, startRssMb: out.startRssMb, executions: out.executions, ok: check.ok && !out.failed, check, error: out.failed });
+		if (r === 1) await this.keepCosts('ours', 'initialPaged', out.firstId);
+		return erp;
+	}
+
+	async oursRun(r: number, scenarios: Scenario[]): Promise<string[]> {
+		const tables: string[] = [];
+		const refresh = scenarios.filter((s) => s !== 'initialPaged');
+		if (refresh.length) {
+			const { wf, erp, paths } = await this.importOurs(String(r));
+			tables.push(erp);
+			let caughtUp = false;
+			for (const scenario of refresh) {
+				const poll = scenario === 'thousand' || scenario.endsWith('Poll');
+				if (poll && !caughtUp) {
+					// After the refreshes there are no cursors yet: the first polls read every row once, a page
+					// per poll. Untimed: it brings the cursors to the present.
+					const catchUp = await this.pollUntilCaughtUp(wf);
+					if (catchUp.failed) throw new Error(`backup poll catch-up: ${catchUp.failed}`);
+					log(`backup poll catch-up (untimed): ${catchUp.executions} polls, ${catchUp.seconds.toFixed(2)} s`);
+					caughtUp = true;
+				}
+				await this.before(scenario);
+				await this.n8nScenario('ours', scenario, r, wf, poll ? POLL : REFRESH, erp);
 			}
+			this.lastOurs = { wf, erpTable: erp, paths };
 		}
-		for (const scenario of ['unchangedPoll', 'changed1pctPoll'] as Scenario[]) {
-			if (scenario === 'changed1pctPoll') await this.changeOnePercent();
-			await this.n8nScenario('ours', scenario, r, wf, POLL, erp);
-		}
-		this.lastOurs = { wf, erpTable: erp, paths };
+		if (scenarios.includes('initialPaged')) tables.push(await this.oursPaged(r));
+		return tables;
 	}
 
 	// ---- real time -------------------------------------------------------------------------------
@@ -348,7 +461,7 @@ class Bench {
 		}
 		log(`floor (Webhook → Respond): p50 ${percentile(floorMs, 50).toFixed(1)} ms, p95 ${percentile(floorMs, 95).toFixed(1)} ms`);
 
-		const { rows: idRows } = await this.pg.query<{ id: string }>(`SELECT id FROM "${CRM}" ORDER BY id LIMIT $1`, [count + 5]);
+		const { rows: idRows } = await this.pg.query<{ id: string }>(`SELECT id FROM "${this.crm}" ORDER BY id LIMIT $1`, [count + 5]);
 		const oursMs: number[] = [];
 		const ackMs: number[] = [];
 		const sampler = new RssSampler(this.rootPid);
@@ -356,7 +469,7 @@ class Bench {
 		for (let i = 0; i < idRows.length; i++) {
 			const city = `Realtime ${i} Zürich`;
 			const { rows } = await this.pg.query<{ j: Record<string, unknown> }>(
-				`UPDATE "${CRM}" SET city = $1, "modifiedBy" = 'alice', "updatedAt" = clock_timestamp() WHERE id = $2 RETURNING row_to_json("${CRM}".*) AS j`,
+				`UPDATE "${this.crm}" SET city = $1, "modifiedBy" = 'alice', "updatedAt" = clock_timestamp() WHERE id = $2 RETURNING row_to_json("${this.crm}".*) AS j`,
 				[city, idRows[i].id],
 			);
 			const row = rows[0].j;
@@ -378,7 +491,7 @@ class Bench {
 			}
 		}
 		const peakRssMb = sampler.stop();
-		const check = await checkSync(this.pg, CRM, this.my, ours.erpTable);
+		const check = await checkSync(this.pg, this.crm, this.my, ours.erpTable);
 		// Where a real-time execution spends its time: per node, the median over the last 50 webhook runs.
 		const perNode: Record<string, number[]> = {};
 		const webhookRuns = (await n8n.executions(ours.wf)).filter((e) => e.mode === 'webhook').slice(-50);
@@ -424,71 +537,142 @@ class Bench {
 		};
 	}
 
-	report(facts: Record<string, unknown>, seconds: number): void {
-		const scenarios = Object.keys(this.samples) as Scenario[];
-		const figures: Record<string, Record<string, unknown>> = {};
-		const lines: string[] = [];
-		const fmt = (v: number, d = 2) => v.toFixed(d);
-		lines.push(`Contacts: ${SCALE.toLocaleString('en-US')} (seed ${SEED}). Each figure: median (min–max) of the runs; records/s from the median; peak RSS: the whole n8n process tree (main + task runner), sampled every 50 ms, or the script's own process for the limit. Ours is the shipped bidirectional template: its manual Refresh (read all of A and B, reconcile, write, commit: one execution), and in the backup-poll rows its schedule path (Get Changes from the store's cursors, one page of 5,000 per system and poll, timed after an untimed catch-up that brings the cursors to the present). records/s: table size ÷ time.`, '');
-		lines.push('| scenario | contestant | seconds, median (min–max) | runs | records/s | peak RSS MB (max) | RSS before, MB (min) | correct |');
-		lines.push('|---|---|---|---|---|---|---|---|');
-		for (const scenario of scenarios) {
-			figures[scenario] = {};
+	/** Figures of one scale: per scenario and contestant, the medians and extremes of the samples. */
+	figures(scale: number): Record<string, Record<string, Figure>> {
+		const out: Record<string, Record<string, Figure>> = {};
+		for (const scenario of SCENARIOS) {
 			for (const c of ['limit', 'builtin', 'ours'] as Contestant[]) {
-				const list = this.samples[scenario][c];
+				const list = this.samples[scale]?.[scenario]?.[c];
 				if (!list?.length) continue;
+				const before = list.every((s) => s.startRssMb !== undefined) ? Math.min(...list.map((s) => s.startRssMb!)) : null;
+				const rise = list.every((s) => s.startRssMb !== undefined) ? Math.max(...list.map((s) => s.peakRssMb - s.startRssMb!)) : null;
+				const changedRecords = scenario.startsWith('initial') ? scale : scenario.startsWith('unchanged') ? 0 : scenario === 'thousand' ? Math.min(THOUSAND, scale) : Math.ceil(scale / 100);
 				const t = stats(list.map((s) => s.seconds));
-				const rss = Math.max(...list.map((s) => s.peakRssMb));
-				const before = list.every((s) => s.startRssMb !== undefined) ? Math.min(...list.map((s) => s.startRssMb!)) : undefined;
-				const ok = list.every((s) => s.ok);
-				const changedRecords = scenario === 'initial' ? SCALE : scenario.startsWith('unchanged') ? 0 : Math.ceil(SCALE / 100);
-				figures[scenario][c] = { seconds: t, recordsPerSecond: SCALE / t.median, peakRssMb: rss, rssBeforeMb: before ?? null, correct: ok, changedRecords, samples: list };
-				lines.push(`| ${SCENARIO_TITLE[scenario]} ${SCALE.toLocaleString('en-US')} | ${CONTESTANT_TITLE[c]} | ${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)}) | ${t.runs} | ${Math.round(SCALE / t.median).toLocaleString('en-US')} | ${rss.toFixed(0)} | ${before === undefined ? '–' : before.toFixed(0)} | ${ok ? 'yes' : '**NO**'} |`);
+				(out[scenario] ??= {})[c] = {
+					seconds: t,
+					recordsPerSecond: scale / t.median,
+					peakRssMb: Math.max(...list.map((s) => s.peakRssMb)),
+					rssBeforeMb: before,
+					rssRiseMb: rise,
+					correct: list.every((s) => s.ok),
+					changedRecords,
+					samples: list,
+				};
 			}
 		}
-		const ratios: Record<string, Record<string, number | null>> = {};
-		for (const scenario of scenarios) {
-			const med = (c: Contestant) => (figures[scenario][c] as { seconds?: { median: number } } | undefined)?.seconds?.median;
-			const other = COMPARED_WITH[scenario] ?? scenario;
-			const medOther = (c: Contestant) => (figures[other]?.[c] as { seconds?: { median: number } } | undefined)?.seconds?.median;
-			const [l, b, o] = [medOther('limit'), medOther('builtin'), med('ours')];
-			ratios[scenario] = { oursOverLimit: o && l ? o / l : null, builtinOverOurs: b && o ? b / o : null };
+		return out;
+	}
+
+	report(facts: Record<string, unknown>, seconds: number): boolean {
+		const fmt = (v: number, d = 2) => v.toFixed(d);
+		const scales = SCALES.filter((s) => this.samples[s]);
+		const all: Record<number, Record<string, Record<string, Figure>>> = Object.fromEntries(scales.map((s) => [s, this.figures(s)]));
+		const med = (scale: number, scenario: Scenario, c: Contestant) => all[scale]?.[scenario]?.[c]?.seconds.median;
+		const lines: string[] = [];
+		lines.push(
+			`Seed ${SEED}. Each figure: median (min–max) of the runs; records/s: table size ÷ median time. Peak RSS: the whole n8n process tree (main + task runner), sampled every 50 ms, or the script's own process for the limit; "before": the tree just before the run (n8n is restarted for each table size); "rise": the largest peak − before of the runs, what the sync itself added. Ours is the shipped bidirectional template: "initial sync", "nothing changed" and "1 % changed" run its manual Refresh (read all of A and B, reconcile, write, commit: one execution); the backup-poll rows and "1,000 rows changed" run its schedule path (Get Changes after the store's cursors, a page of 5,000 per system and execution, after an untimed catch-up); "paged" runs that path back to back from an empty B and store, until both pages come back short. A run whose B is wrong after it (checked in SQL against A) counts as a failure.`,
+			'',
+		);
+		for (const scale of scales) {
+			lines.push(`### ${n(scale)} contacts`, '');
+			lines.push('| scenario | contestant | seconds, median (min–max) | runs | records/s | peak RSS MB | before MB | rise MB | correct |');
+			lines.push('|---|---|---|---|---|---|---|---|---|');
+			for (const scenario of SCENARIOS) {
+				for (const c of ['limit', 'builtin', 'ours'] as Contestant[]) {
+					const f = all[scale][scenario]?.[c];
+					if (!f) continue;
+					const t = f.seconds;
+					const execs = f.samples[0]?.executions ? ` (${f.samples[0].executions} executions)` : '';
+					lines.push(
+						`| ${SCENARIO_TITLE[scenario]}${execs} | ${CONTESTANT_TITLE[c]} | ${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)}) | ${t.runs} | ${n(Math.round(f.recordsPerSecond))} | ${f.peakRssMb.toFixed(0)} | ${f.rssBeforeMb === null ? '–' : f.rssBeforeMb.toFixed(0)} | ${f.rssRiseMb === null ? '–' : f.rssRiseMb.toFixed(0)} | ${f.correct ? 'yes' : '**NO**'} |`,
+					);
+				}
+			}
+			lines.push('');
 		}
-		lines.push('', 'Ratios of the medians (the backup-poll rows of ours are compared with the limit’s and the built-in way’s run of the same change, which read everything):', '', '| scenario | ours ÷ limit (time) | built-in ÷ ours (time) |', '|---|---|---|');
-		for (const scenario of scenarios) {
-			const r = ratios[scenario];
-			lines.push(`| ${SCENARIO_TITLE[scenario]} | ${r.oursOverLimit === null ? '–' : `${r.oursOverLimit.toFixed(1)}×`} | ${r.builtinOverOurs === null ? '–' : `${r.builtinOverOurs.toFixed(1)}×`} |`);
+
+		const ratios: Record<number, Record<string, { oursOverLimit: number | null; builtinOverOurs: number | null }>> = {};
+		lines.push('Ratios of the medians (a path of ours that reads only changes is compared with the limit’s and the built-in way’s run of the same change, which read everything):', '', '| contacts | scenario | ours ÷ limit (time) | built-in ÷ ours (time) |', '|---|---|---|---|');
+		for (const scale of scales) {
+			for (const scenario of SCENARIOS) {
+				const o = med(scale, scenario, 'ours');
+				if (o === undefined) continue;
+				const other = COMPARED_WITH[scenario] ?? scenario;
+				const l = med(scale, other, 'limit');
+				const b = med(scale, other, 'builtin');
+				const r = { oursOverLimit: l ? o / l : null, builtinOverOurs: b ? b / o : null };
+				(ratios[scale] ??= {})[scenario] = r;
+				lines.push(`| ${n(scale)} | ${SCENARIO_TITLE[scenario]} | ${r.oursOverLimit === null ? '–' : `${r.oursOverLimit.toFixed(1)}×`} | ${r.builtinOverOurs === null ? '–' : `${r.builtinOverOurs.toFixed(1)}×`} |`);
+			}
+		}
+
+		// The targets of DESIGN.md, "Scale and speed", each against its figure.
+		const targets: Array<{ target: string; figure: string; met: boolean | null }> = [];
+		const limit100k = med(100_000, 'initial', 'limit');
+		const ours100k = [med(100_000, 'initial', 'ours'), med(100_000, 'initialPaged', 'ours')].filter((v): v is number => v !== undefined);
+		if (limit100k && ours100k.length) {
+			const best = Math.min(...ours100k);
+			targets.push({ target: `initial sync of 100,000 at least half the limit's speed (ours ≤ ${TARGET.initialRatio}× the limit's time)`, figure: `ours ${fmt(best)} s (best of its paths) vs limit ${fmt(limit100k)} s: ${(best / limit100k).toFixed(1)}×`, met: best / limit100k <= TARGET.initialRatio });
+		}
+		const m = all[1_000_000]?.initialPaged?.ours;
+		if (m) {
+			targets.push({ target: `1,000,000-record sync under ${TARGET.memoryMb} MB peak memory`, figure: `ours (paged): the sync added at most ${m.rssRiseMb?.toFixed(0)} MB to n8n (peak ${m.peakRssMb.toFixed(0)} MB for the whole n8n tree, ${m.rssBeforeMb?.toFixed(0)} MB of it n8n itself before the run)${m.correct ? '' : ', B WRONG'}`, met: m.correct && (m.rssRiseMb ?? Infinity) <= TARGET.memoryMb });
+		}
+		const t1k = med(1000, 'thousand', 'ours');
+		const t100k = med(100_000, 'thousand', 'ours');
+		if (t1k && t100k) {
+			const l1k = med(1000, 'thousand', 'limit');
+			const l100k = med(100_000, 'thousand', 'limit');
+			targets.push({
+				target: `cost proportional to the changes, not the table (1,000 changes on 100,000 rows ≤ ${TARGET.proportional}× 1,000 changes on 1,000)`,
+				figure: `ours ${fmt(t100k)} s vs ${fmt(t1k)} s: ${(t100k / t1k).toFixed(2)}×${l1k && l100k ? ` (the limit, which reads everything: ${fmt(l100k)} s vs ${fmt(l1k)} s, ${(l100k / l1k).toFixed(1)}×)` : ''}`,
+				met: t100k / t1k <= TARGET.proportional,
+			});
 		}
 		if (this.realtime) {
+			const rt = this.realtime as { p95AboveFloorMs: number; check: CheckResult; floor: Record<string, number>; ours: Record<string, number> };
+			targets.push({ target: `a webhook change written to the target within ${TARGET.realtimeMs} ms of n8n's bare webhook round trip (p95)`, figure: `p95 ${fmt(rt.ours.p95, 1)} ms vs floor ${fmt(rt.floor.p95, 1)} ms: ${fmt(rt.p95AboveFloorMs, 1)} ms above${rt.check.ok ? '' : ', B WRONG'}`, met: rt.check.ok && rt.p95AboveFloorMs <= TARGET.realtimeMs });
+		}
+		const b100k = all[100_000]?.initial?.builtin;
+		if (b100k) targets.push({ target: 'the built-in way, 100,000 records (DESIGN.md: about 12 minutes and 3 GB): what we replace', figure: `${fmt(b100k.seconds.median / 60)} min, peak ${b100k.peakRssMb.toFixed(0)} MB`, met: null });
+		if (targets.length) {
+			lines.push('', 'Against the targets of DESIGN.md ("Scale and speed"):', '', '| target | measured | met |', '|---|---|---|');
+			for (const t of targets) lines.push(`| ${t.target} | ${t.figure} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
+		}
+
+		if (this.realtime) {
 			const rt = this.realtime as { changes: number; floor: Record<string, number>; ours: Record<string, number>; oursAck: Record<string, number>; p95AboveFloorMs: number; check: CheckResult };
-			lines.push('', `Real time: ${rt.changes} sequential changes in A, each sent signed to the DataSync Trigger, timed until the row is visible in B (polled every 2 ms), against the floor: a bare Webhook → Respond to Webhook round trip in the same n8n.`, '');
+			lines.push('', `Real time (10,000-row tables): ${rt.changes} sequential changes in A, each sent signed to the DataSync Trigger, timed until the row is visible in B (polled every 2 ms), against the floor: a bare Webhook → Respond to Webhook round trip in the same n8n.`, '');
 			lines.push('| path | p50 ms | p95 ms | p99 ms | min–max ms |', '|---|---|---|---|---|');
 			const row = (name: string, v: Record<string, number>) => `| ${name} | ${fmt(v.p50, 1)} | ${fmt(v.p95, 1)} | ${fmt(v.p99, 1)} | ${fmt(v.min, 1)}–${fmt(v.max, 1)} |`;
 			lines.push(row('floor: Webhook → Respond', rt.floor), row('ours: change → visible in B', rt.ours), row('ours: the trigger’s HTTP answer only', rt.oursAck));
-			lines.push('', `p95 above the floor: ${fmt(rt.p95AboveFloorMs, 1)} ms (target ≤ 30 ms); B correct after the real-time run: ${rt.check.ok ? 'yes' : '**NO**'}.`);
+			lines.push('', `p95 above the floor: ${fmt(rt.p95AboveFloorMs, 1)} ms (target ≤ ${TARGET.realtimeMs} ms); B correct after the real-time run: ${rt.check.ok ? 'yes' : '**NO**'}.`);
 			const perNode = (this.realtime as { perNodeMedianMs?: Record<string, number> }).perNodeMedianMs ?? {};
 			if (Object.keys(perNode).length) {
-				lines.push('', `A real-time execution of ours, per node (median executionTime, ms, of the last webhook runs): ${Object.entries(perNode).map(([n, ms]) => `${n} ${fmt(ms, 1)}`).join(' · ')}.`);
+				lines.push('', `A real-time execution of ours, per node (median executionTime, ms, of the last webhook runs): ${Object.entries(perNode).map(([name, ms]) => `${name} ${fmt(ms, 1)}`).join(' · ')}.`);
 			}
 		}
-		const costs = this.nodeCosts.ours;
-		if (costs) {
-			lines.push('', 'Where ours spends its time (n8n’s executionTime per node, first run):', '');
-			const nodes = [...new Set(Object.values(costs).flatMap((c) => Object.keys(c ?? {})))];
+		for (const scale of scales) {
+			const costs = this.nodeCosts[scale]?.ours;
+			if (!costs) continue;
+			const scenarios = SCENARIOS.filter((s) => costs[s]);
+			lines.push('', `Where ours spends its time at ${n(scale)} contacts (n8n’s executionTime per node, first run; for the paged and poll rows one execution, the first page):`, '');
+			const nodes = [...new Set(scenarios.flatMap((s) => Object.keys(costs[s] ?? {})))];
 			lines.push(`| node | ${scenarios.map((s) => `${SCENARIO_TITLE[s]} ms (items out)`).join(' | ')} |`, `|---|${scenarios.map(() => '---').join('|')}|`);
-			for (const n of nodes) lines.push(`| ${n} | ${scenarios.map((s) => (costs[s]?.[n] ? `${Math.round(costs[s]![n].ms)} (${costs[s]![n].items.join('/')})` : '–')).join(' | ')} |`);
+			for (const name of nodes) lines.push(`| ${name} | ${scenarios.map((s) => (costs[s]?.[name] ? `${Math.round(costs[s]![name].ms)} (${costs[s]![name].items.join('/')})` : '–')).join(' | ')} |`);
 		}
-		lines.push('', `Machine: ${facts.cores} cores (${String(facts.cpu)}), ${String(facts.memoryGb)} GB; Node ${String(facts.node)}, n8n ${String(facts.n8n)}, PostgreSQL ${String(facts.postgres)}, MariaDB ${String(facts.mariadb)}; store: ${String(facts.store)}. Whole run: ${Math.round(seconds)} s.`);
+		lines.push('', `Machine: ${String(facts.cores)} cores (${String(facts.cpu)}), ${String(facts.memoryGb)} GB; Node ${String(facts.node)}, n8n ${String(facts.n8n)}, PostgreSQL ${String(facts.postgres)}, MariaDB ${String(facts.mariadb)}; store: ${String(facts.store)}. Whole run: ${Math.round(seconds / 60)} min.`);
 		const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-		lines.push('', `Reproduce: \`${command}\` (\`--full\` for 100,000 contacts with the built-in way, \`--scale N\`).`);
+		lines.push('', `Reproduce: \`${command.replace(/ --$/, '')}\` (\`--full\` adds the built-in way at 100,000; \`--scales\`, \`--runs\`, \`--runs-1m\`, \`--only\` narrow it).`);
 		const md = lines.join('\n');
 		const dir = OUT ?? join(REPO_ROOT, 'bench', 'results');
 		mkdirSync(dir, { recursive: true });
-		const json = { generatedAt: new Date().toISOString(), command, scale: SCALE, seed: SEED, runs: RUNS, machine: facts, figures, ratios, realtime: this.realtime ?? null, oursPerNode: this.nodeCosts.ours ?? null, builtinPerNode: this.nodeCosts.builtin ?? null };
+		const json = { generatedAt: new Date().toISOString(), command, scales, seed: SEED, runs: RUNS, runs1m: RUNS_1M, machine: facts, figures: all, ratios, targets, realtime: this.realtime ?? null, oursPerNode: Object.fromEntries(scales.map((s) => [s, this.nodeCosts[s]?.ours ?? null])) };
 		writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 		writeFileSync(join(dir, 'latest.md'), `# Benchmark results\n\n${md}\n`);
-		writeFileSync(join(dir, 'README-section.md'), `## Performance\n\nMeasured by \`npm run bench\` (bench/run.ts) on one machine, stock n8n ${String(facts.n8n)}, System A in Postgres and System B in MariaDB; ours is the shipped bidirectional template (manual Refresh; backup poll for the incremental rows). A run whose result in B is wrong counts as a failure.\n\n${md}\n`);
+		writeFileSync(join(dir, 'README-section.md'), `## Performance\n\nMeasured by \`npm run bench\` (bench/run.ts) on one machine, stock n8n ${String(facts.n8n)}, System A in Postgres and System B in MariaDB, against a plain pg + mysql2 script (the limit) and the same sync built from n8n's own nodes.\n\n${md.replace(/^### /gm, '#### ')}\n`);
 		console.log(`\n${md}\n`);
+		return scales.some((s) => Object.values(all[s]).some((byC) => Object.values(byC).some((f) => !f.correct))) || (this.realtime ? !(this.realtime as { check: CheckResult }).check.ok : false);
 	}
 
 	async teardown(): Promise<void> {
@@ -501,24 +685,43 @@ class Bench {
 	}
 }
 
+interface Figure {
+	seconds: { median: number; min: number; max: number; runs: number };
+	recordsPerSecond: number;
+	peakRssMb: number;
+	rssBeforeMb: number | null;
+	rssRiseMb: number | null;
+	correct: boolean;
+	changedRecords: number;
+	samples: Sample[];
+}
+
 async function main(): Promise<void> {
 	const started = performance.now();
 	const bench = new Bench();
 	let failed = false;
 	try {
 		await bench.setup();
-		const needN8n = ONLY.includes('ours') || BUILTIN;
-		if (needN8n) await bench.startN8n();
-		for (let r = 1; r <= RUNS; r++) {
-			log(`run ${r} of ${RUNS}`);
-			if (ONLY.includes('limit')) await bench.limitRun(r);
-			if (BUILTIN) await bench.builtinRun(r);
-			if (ONLY.includes('ours')) await bench.oursRun(r);
+		for (const scale of SCALES) {
+			const plan = planOf(scale);
+			if (!plan.limit.length && !plan.builtin.length && !plan.ours.length) continue;
+			await bench.newSuite(scale);
+			const needN8n = plan.builtin.length > 0 || plan.ours.length > 0;
+			if (needN8n) await bench.startN8n();
+			const tables: string[] = [];
+			const runs = scale >= 1_000_000 ? RUNS_1M : RUNS;
+			for (let r = 1; r <= runs; r++) {
+				log(`${n(scale)} contacts: run ${r} of ${runs}`);
+				if (plan.limit.length) tables.push(await bench.limitRun(r, plan.limit));
+				if (plan.builtin.length) tables.push(await bench.builtinRun(r, plan.builtin));
+				if (plan.ours.length) tables.push(...(await bench.oursRun(r, plan.ours)));
+			}
+			if (plan.realtime && bench.lastOurs) await bench.realtimeScenario(REALTIME);
+			if (needN8n) await bench.stopN8n();
+			await bench.endSuite(tables);
 		}
-		if (REALTIME > 0 && bench.lastOurs) await bench.realtimeScenario(REALTIME);
 		const facts = await bench.facts();
-		bench.report(facts, (performance.now() - started) / 1000);
-		failed = Object.values(bench.samples).some((byC) => Object.values(byC).some((list) => list?.some((s) => !s.ok)));
+		failed = bench.report(facts, (performance.now() - started) / 1000);
 	} finally {
 		await bench.teardown();
 	}

@@ -170,8 +170,20 @@ function guard(b: Builder, position: Position, sync = 'contacts'): string {
 	return b.ds('Loop Guard', 'dataSyncLoopGuard', position, { sync, ownActor: 'datasync', writtenHashCheck: true, duplicateWindowSeconds: 300, maxHops: 3, limits: {} }, cred.store);
 }
 
-function mapper(b: Builder, name: string, direction: 'toCanonical' | 'fromCanonical', position: Position): string {
-	return b.ds(name, 'dataSyncMapper', position, { operation: 'map', direction, input: 'items', mappingSource: 'json', mappingJson: MAPPING_JSON });
+/**
+ * A Mapper over the template's mapping. With `route`, one output per target system in that order (then
+ * Invalid): the "From canonical" Mapper sends each planned change straight to its system's write node,
+ * with no per-item expression (a Switch on \`$json.system\` cost about 2 ms an item).
+ */
+function mapper(b: Builder, name: string, direction: 'toCanonical' | 'fromCanonical', position: Position, route?: string[]): string {
+	return b.ds(name, 'dataSyncMapper', position, {
+		operation: 'map',
+		direction,
+		input: 'items',
+		...(route ? { routeBySystem: true, routeSystems: route.join(', ') } : {}),
+		mappingSource: 'json',
+		mappingJson: MAPPING_JSON,
+	});
 }
 
 function resolver(b: Builder, position: Position, systems: string, priority: string, sync = 'contacts', extra: Json = {}): string {
@@ -196,24 +208,6 @@ function condition(id: string, left: string, operation: string, right: unknown, 
 	return { id, leftValue: left, rightValue: right, operator: { type, operation } };
 }
 
-/** A Switch that sends each planned change to the write node of its target system (`$json.system`). */
-function router(b: Builder, position: Position, targets: Array<{ system: string; label: string }>): string {
-	return b.add('Route by target system', 'n8n-nodes-base.switch', 3.2, position, {
-		rules: {
-			values: targets.map((t, i) => ({
-				conditions: {
-					options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
-					conditions: [condition(stableId(b.template, `route-${i}`), '={{ $json.system }}', 'equals', t.system)],
-					combinator: 'and',
-				},
-				renameOutput: true,
-				outputKey: t.label,
-			})),
-		},
-		options: {},
-	});
-}
-
 const NOTE_CREDENTIALS = `## Credentials to set
 Open each DataSync node with a red credential and pick or create:
 - **DataSync store**: the central sync store (SQLite file on the n8n host, or Postgres for queue mode). One store for every workflow of the sync.
@@ -222,7 +216,7 @@ Open each DataSync node with a red credential and pick or create:
 
 const NOTE_TABLES = `## Tables and names to change
 - **Table**, **ID Column**, **Updated-At Column**, **Actor Column** in every *Get changes / Get all / Write* node (here \`crm_contacts\` / \`erp_contacts\`).
-- **System** names \`crm\`, \`erp\` are used everywhere (Trigger, Database, Resolver *Systems* and *Priority*, the Switch rules and the mapping). Rename them together or keep them.
+- **System** names \`crm\`, \`erp\` are used everywhere (Trigger, Database, Resolver *Systems* and *Priority*, the *From canonical* Mapper's *Output Systems* and the mapping). Rename them together or keep them.
 - **Mapping**: the *To canonical* / *From canonical* Mappers carry the mapping JSON (CRM camelCase and ISO dates ↔ ERP snake_case and dd/MM/yyyy). Edit it to your columns, or switch *Mapping Source* to *Shipped Mapping*.
 - **Sync Name** \`contacts\`: the same in Loop Guard, Resolver, Get changes and Commit.`;
 
@@ -259,14 +253,10 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	const g = guard(b, [720, 200]);
 	const toC = mapper(b, 'To canonical', 'toCanonical', [940, 200]);
 	const r = resolver(b, [1160, 200], 'crm, erp', 'crm, erp');
-	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1400, 120]);
-	const sw = router(b, [1620, 120], [
-		{ system: 'crm', label: 'to A (crm)' },
-		{ system: 'erp', label: 'to B (erp)' },
-	]);
-	const wA = write(b, 'Write to A', 'crm', [1860, 20]);
-	const wB = write(b, 'Write to B', 'erp', [1860, 220]);
-	const c = commit(b, [2100, 120]);
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1400, 120], ['crm', 'erp']);
+	const wA = write(b, 'Write to A', 'crm', [1640, 20]);
+	const wB = write(b, 'Write to B', 'erp', [1640, 220]);
+	const c = commit(b, [1880, 120]);
 	const conflicts = noOp(b, 'Conflicts: alert or review', [1400, 340]);
 	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1400, 520]);
 	const invalid = noOp(b, 'Invalid records', [1160, 440]);
@@ -286,9 +276,8 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	b.connect(r, fromC, 0);
 	b.connect(r, conflicts, 1);
 	b.connect(r, skipped, 2);
-	b.connect(fromC, sw);
-	b.connect(sw, wA, 0);
-	b.connect(sw, wB, 1);
+	b.connect(fromC, wA, 0);
+	b.connect(fromC, wB, 1);
 	b.connect(wA, c);
 	b.connect(wB, c);
 	return b.workflow('DataSync: contacts A ↔ B (bidirectional)');
@@ -328,16 +317,11 @@ Tell the shop to skip notifications for changes made by the sync's own API user 
 	const g = guard(b, [520, 260]);
 	const toC = mapper(b, 'To canonical', 'toCanonical', [740, 260]);
 	const r = resolver(b, [960, 260], 'crm, erp, shop', 'crm, erp, shop');
-	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1200, 160]);
-	const sw = router(b, [1420, 160], [
-		{ system: 'crm', label: 'to A (crm)' },
-		{ system: 'erp', label: 'to B (erp)' },
-		{ system: 'shop', label: 'to C (shop)' },
-	]);
-	const wA = write(b, 'Write to A', 'crm', [1680, 0]);
-	const wB = write(b, 'Write to B', 'erp', [1680, 160]);
-	const wC = b.ds('Write to C', 'dataSyncHttpApi', [1680, 320], { operation: 'upsert', ...SHOP, updateMethod: 'PATCH', recordPath: '', batchPath: '' }, cred.restC);
-	const c = commit(b, [1920, 160]);
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1200, 160], ['crm', 'erp', 'shop']);
+	const wA = write(b, 'Write to A', 'crm', [1460, 0]);
+	const wB = write(b, 'Write to B', 'erp', [1460, 160]);
+	const wC = b.ds('Write to C', 'dataSyncHttpApi', [1460, 320], { operation: 'upsert', ...SHOP, updateMethod: 'PATCH', recordPath: '', batchPath: '' }, cred.restC);
+	const c = commit(b, [1700, 160]);
 	const conflicts = noOp(b, 'Conflicts: alert or review', [1200, 400]);
 	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1200, 580]);
 	const invalid = noOp(b, 'Invalid records', [960, 500]);
@@ -356,10 +340,9 @@ Tell the shop to skip notifications for changes made by the sync's own API user 
 	b.connect(r, fromC, 0);
 	b.connect(r, conflicts, 1);
 	b.connect(r, skipped, 2);
-	b.connect(fromC, sw);
-	b.connect(sw, wA, 0);
-	b.connect(sw, wB, 1);
-	b.connect(sw, wC, 2);
+	b.connect(fromC, wA, 0);
+	b.connect(fromC, wB, 1);
+	b.connect(fromC, wC, 2);
 	for (const w of [wA, wB, wC]) b.connect(w, c);
 	return b.workflow('DataSync: contacts A ↔ B ↔ C (tri-directional, hub and spoke)');
 }
@@ -504,14 +487,10 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	const g = guard(b, [700, 560], sync);
 	const toC = mapper(b, 'To canonical', 'toCanonical', [920, 560]);
 	const r = resolver(b, [1140, 560], 'crm, erp', 'crm, erp', sync);
-	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1360, 520]);
-	const sw = router(b, [1580, 520], [
-		{ system: 'crm', label: 'to A (crm)' },
-		{ system: 'erp', label: 'to B (erp)' },
-	]);
-	const wA = write(b, 'Write to A', 'crm', [1800, 440], { ...soft.crm, deleteMode: 'soft' });
-	const wB = write(b, 'Write to B', 'erp', [1800, 620], { ...soft.erp, deleteMode: 'soft' });
-	const c = commit(b, [2020, 520], sync);
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1360, 520], ['crm', 'erp']);
+	const wA = write(b, 'Write to A', 'crm', [1580, 440], { ...soft.crm, deleteMode: 'soft' });
+	const wB = write(b, 'Write to B', 'erp', [1580, 620], { ...soft.erp, deleteMode: 'soft' });
+	const c = commit(b, [1800, 520], sync);
 	const summary = (name: string, node: string, system: string, position: Position) =>
 		b.add(
 			name,
@@ -534,9 +513,9 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	b.connect(gB, g);
 	b.connect(gA, sA);
 	b.connect(gB, sB);
-	b.chain(g, toC, r, fromC, sw);
-	b.connect(sw, wA, 0);
-	b.connect(sw, wB, 1);
+	b.chain(g, toC, r, fromC);
+	b.connect(fromC, wA, 0);
+	b.connect(fromC, wB, 1);
 	b.connect(wA, c);
 	b.connect(wB, c);
 	// Each page's items stay out of n8n's execution list: only failures are kept.

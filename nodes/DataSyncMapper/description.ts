@@ -468,6 +468,28 @@ export const mapperProperties: INodeProperties[] = [
 		],
 	},
 	{
+		displayName: 'Output per System',
+		name: 'routeBySystem',
+		type: 'boolean',
+		noDataExpression: true,
+		default: false,
+		description:
+			'Whether to send valid records to one output per listed system (by the item\'s "system"), in the order given, then "Invalid". Replaces a Switch on the target system before the write nodes; most useful From Canonical.',
+		displayOptions: mapOnly,
+	},
+	{
+		displayName: 'Output Systems',
+		name: 'routeSystems',
+		type: 'string',
+		// The outputs are drawn from this list, so it is fixed text, not an expression per item.
+		noDataExpression: true,
+		default: '',
+		required: true,
+		placeholder: 'crm, erp',
+		description: 'The systems to give an output each, comma- or newline-separated, in output order. An item of a system not listed is an error.',
+		displayOptions: { show: { operation: ['map'], routeBySystem: [true] } },
+	},
+	{
 		displayName: 'Mapping Source',
 		name: 'mappingSource',
 		type: 'options',

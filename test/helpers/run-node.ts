@@ -41,6 +41,8 @@ export interface RunNodeOptions {
 	credentialTypes?: Array<new () => ICredentialType>;
 	typeVersion?: number;
 	continueOnFail?: boolean;
+	/** The node's "On Error" setting; `continueErrorOutput` adds n8n's Error output after the node's own. */
+	onError?: INode['onError'];
 	/** The execution id the node sees (`this.getExecutionId()`). */
 	executionId?: string;
 }
@@ -188,6 +190,7 @@ export async function runNode(
 		position: [0, 0],
 		parameters: options.parameters,
 		continueOnFail: options.continueOnFail,
+		onError: options.onError,
 		credentials: Object.fromEntries(
 			Object.keys(options.credentials ?? {}).map((type) => [type, { id: `cred-${type}`, name: type }]),
 		),

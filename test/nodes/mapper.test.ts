@@ -1,7 +1,14 @@
-import { DataSyncMapper } from '../../nodes/DataSyncMapper/DataSyncMapper.node';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Expression, NodeHelpers, Workflow, type INode, type INodeParameters, type INodeTypes } from 'n8n-workflow';
+
+import { DataSyncMapper, mapperOutputs } from '../../nodes/DataSyncMapper/DataSyncMapper.node';
 import { parseSyncItem } from '../../lib/item';
 import { SHIPPED_MAPPINGS, compileMapping } from '../../lib/mapping';
 import { runNode } from '../helpers/run-node';
+
+const execFileAsync = promisify(execFile);
 
 const trace = { runId: 'r1', origin: 'erp', hops: 2 };
 
@@ -288,5 +295,192 @@ describe('DataSync Mapper node', () => {
 			input: [{ json: {} }],
 		});
 		expect(outputs[0][0].json).toEqual(SHIPPED_MAPPINGS.order);
+	});
+});
+
+describe('DataSync Mapper, Output per System', () => {
+	const canonicalContact = (system: string, email = `${system}@example.com`) => ({
+		json: { entity: 'contact', system, id: null, op: 'upsert', shape: 'canonical', data: { email, status: 'lead' }, trace },
+	});
+	const routed = (routeSystems: string) => ({ ...shipped('contact', 'fromCanonical'), routeBySystem: true, routeSystems });
+
+	/** The node's outputs as n8n computes them: its `outputs` expression evaluated on a Workflow. */
+	function outputsInN8n(parameters: INodeParameters, onError?: INode['onError']) {
+		const type = new DataSyncMapper();
+		const node: INode = { id: 'm', name: 'Mapper', type: type.description.name, typeVersion: 1, position: [0, 0], parameters, onError };
+		const nodeTypes = { getByName: () => type, getByNameAndVersion: () => type, getKnownTypes: () => ({}) } as unknown as INodeTypes;
+		const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes });
+		const evaluate = () => NodeHelpers.getNodeOutputs(workflow, workflow.getNode('Mapper')!, type.description);
+		return { workflow, evaluate };
+	}
+	const main = (...names: string[]) => names.map((displayName) => ({ type: 'main', displayName }));
+
+	it('puts valid records on the output of their system, in the listed order, and invalid ones on the last output', async () => {
+		const input = [
+			canonicalContact('erp'),
+			canonicalContact('crm'),
+			canonicalContact('crm', 'not-an-email'),
+			canonicalContact('crm', 'second@example.com'),
+			canonicalContact('erp', 'also-not-an-email'),
+		];
+		const { outputs, error } = await runNode(DataSyncMapper, { parameters: routed('crm, erp'), input });
+		expect(error).toBeUndefined();
+		expect(outputs).toHaveLength(3);
+		const [crm, erp, invalid] = outputs;
+		expect(crm.map((o) => [o.json.system, o.json.shape, o.pairedItem])).toEqual([
+			['crm', 'system', { item: 1 }],
+			['crm', 'system', { item: 3 }],
+		]);
+		expect(crm.map((o) => o.json.data)).toEqual([
+			{ email: 'crm@example.com', lifecycleStage: 'lead' },
+			{ email: 'second@example.com', lifecycleStage: 'lead' },
+		]);
+		expect(erp.map((o) => [o.json.system, o.pairedItem, o.json.data])).toEqual([['erp', { item: 0 }, { email: 'erp@example.com', status_code: 'L' }]]);
+		expect(invalid.map((o) => [o.json.system, o.pairedItem])).toEqual([
+			['crm', { item: 2 }],
+			['erp', { item: 4 }],
+		]);
+		expect(invalid[0].json.errors).toEqual([expect.objectContaining({ field: 'email', rule: 'email' })]);
+	});
+
+	it('takes the systems comma- or newline-separated, each once, in the order given', async () => {
+		const { outputs, error } = await runNode(DataSyncMapper, {
+			parameters: routed(' erp\ncrm ,erp,\n'),
+			input: [canonicalContact('crm'), canonicalContact('erp')],
+		});
+		expect(error).toBeUndefined();
+		expect(outputs.map((items) => items.map((o) => o.json.system))).toEqual([['erp'], ['crm'], []]);
+	});
+
+	it('routes To Canonical too, by the system a record comes from', async () => {
+		const { outputs, error } = await runNode(DataSyncMapper, {
+			parameters: { ...shipped('contact', 'toCanonical'), routeBySystem: true, routeSystems: 'crm\nerp' },
+			input: [{ json: erpContact(1) }],
+		});
+		expect(error).toBeUndefined();
+		expect(outputs.map((items) => items.map((o) => [o.json.system, o.json.shape]))).toEqual([[], [['erp', 'canonical']], []]);
+	});
+
+	it('fails on a valid record of a system that is not listed, naming the item, its system and the listed systems', async () => {
+		const { outputs, error } = await runNode(DataSyncMapper, {
+			parameters: routed('crm, erp'),
+			input: [canonicalContact('crm'), canonicalContact('erp'), canonicalContact('shop')],
+		});
+		expect(outputs).toEqual([]);
+		expect(error?.message).toBe('item 2 is for system "shop", which is not one of the Systems of "Output per System" ("crm", "erp")');
+		expect(error?.description).toMatch(/Add "shop" there/);
+		expect(error?.context).toMatchObject({ itemIndex: 2 });
+	});
+
+	it('with continueOnFail, sends an item of a system not listed to Invalid with an error field', async () => {
+		const { outputs, error } = await runNode(DataSyncMapper, {
+			parameters: routed('crm, erp'),
+			input: [canonicalContact('shop'), canonicalContact('crm'), { json: { ...canonicalContact('erp').json, op: 'merge' } }],
+			continueOnFail: true,
+		});
+		expect(error).toBeUndefined();
+		expect(outputs).toHaveLength(3);
+		expect(outputs[0].map((o) => o.pairedItem)).toEqual([{ item: 1 }]);
+		expect(outputs[1]).toEqual([]);
+		// Errors never go to a system's output (its write node), with routing on.
+		expect(outputs[2]).toEqual([
+			{ json: { error: expect.stringMatching(/^item 0 is for system "shop", which is not one of the Systems .*\("crm", "erp"\)$/) }, pairedItem: { item: 0 } },
+			{ json: { error: expect.stringMatching(/item 2 .*field "op"/) }, pairedItem: { item: 2 } },
+		]);
+	});
+
+	it('with On Error "continue (using error output)", keeps the system outputs and Invalid, and adds n8n\'s Error output after them', async () => {
+		const { outputs, error } = await runNode(DataSyncMapper, {
+			parameters: routed('crm, erp'),
+			input: [canonicalContact('erp'), canonicalContact('shop'), canonicalContact('crm', 'nope')],
+			onError: 'continueErrorOutput',
+		});
+		expect(error).toBeUndefined();
+		expect(outputs.map((items) => items.map((o) => o.pairedItem))).toEqual([[], [{ item: 0 }], [{ item: 2 }], [{ item: 1 }]]);
+		expect(outputs[3][0].json.error).toMatch(/system "shop"/);
+	});
+
+	it('refuses, before any item, a Systems list that is empty or names a system the mapping does not map', async () => {
+		const typo = await runNode(DataSyncMapper, { parameters: routed('crm, ERP, shop, billing'), input: [canonicalContact('crm')] });
+		expect(typo.outputs).toEqual([]);
+		expect(typo.error?.message).toBe('"Systems" of "Output per System" lists "ERP", "billing", which the mapping does not map (it maps "crm", "erp", "shop")');
+		const empty = await runNode(DataSyncMapper, { parameters: routed(' , '), input: [canonicalContact('crm')], continueOnFail: true });
+		expect(empty.error).toBeUndefined();
+		// Only Invalid is left as an output; the error goes there.
+		expect(empty.outputs).toEqual([[{ json: { error: expect.stringMatching(/"Systems" lists no system/) }, pairedItem: { item: 0 } }]]);
+	});
+
+	it('with continueOnFail, fails every item on Invalid when the mapping does not compile', async () => {
+		const { outputs } = await runNode(DataSyncMapper, {
+			parameters: { mappingSource: 'json', mappingJson: '{', routeBySystem: true, routeSystems: 'crm, erp' },
+			input: [canonicalContact('crm')],
+			continueOnFail: true,
+		});
+		expect(outputs).toEqual([[], [], [{ json: { error: expect.stringMatching(/is not valid JSON/) }, pairedItem: { item: 0 } }]]);
+	});
+
+	it('keeps the outputs Valid and Invalid when off, and for Export Mapping', async () => {
+		const off = await runNode(DataSyncMapper, {
+			parameters: { ...shipped('contact', 'fromCanonical'), routeSystems: 'crm, erp' },
+			input: [canonicalContact('crm'), canonicalContact('shop'), canonicalContact('erp', 'nope')],
+		});
+		expect(off.error).toBeUndefined();
+		expect(off.outputs.map((items) => items.map((o) => o.pairedItem))).toEqual([[{ item: 0 }, { item: 1 }], [{ item: 2 }]]);
+		const exported = await runNode(DataSyncMapper, {
+			parameters: { operation: 'export', mappingSource: 'shipped', shippedMapping: 'contact', routeBySystem: true, routeSystems: 'crm' },
+			input: [{ json: {} }],
+		});
+		expect(exported.outputs).toHaveLength(2);
+		expect(exported.outputs[0][0].json).toEqual(SHIPPED_MAPPINGS.contact);
+	});
+
+	it('declares its outputs as an n8n expression, with no fixed output names', () => {
+		const { description } = new DataSyncMapper();
+		expect(description.outputs).toMatch(/^=\{\{\(function mapperOutputs\(parameters\) \{[\s\S]*\}\)\(\$parameter\)\}\}$/);
+		// Two braces in a row inside would end the expression early.
+		expect((description.outputs as string).slice(3, -2)).not.toMatch(/\{\{|\}\}/);
+		expect(description.outputNames).toBeUndefined();
+	});
+
+	/** Parameters, and the outputs n8n must compute for them. */
+	const cases: Array<{ what: string; parameters: INodeParameters; onError?: INode['onError']; expected: unknown }> = [
+		{ what: 'defaults', parameters: {}, expected: main('Valid', 'Invalid') },
+		{ what: 'off', parameters: { ...shipped('contact', 'fromCanonical'), routeBySystem: false, routeSystems: 'crm, erp' }, expected: main('Valid', 'Invalid') },
+		{ what: 'export', parameters: { operation: 'export', routeBySystem: true, routeSystems: 'crm, erp' }, expected: main('Valid', 'Invalid') },
+		{ what: 'on', parameters: routed('crm, erp'), expected: main('crm', 'erp', 'Invalid') },
+		{ what: 'on, To Canonical', parameters: { ...routed('erp'), direction: 'toCanonical' }, expected: main('erp', 'Invalid') },
+		{ what: 'mixed separators, repeats', parameters: routed('shop\r\n crm,\n\nshop , erp'), expected: main('shop', 'crm', 'erp', 'Invalid') },
+		{ what: 'no systems', parameters: { routeBySystem: true }, expected: main('Invalid') },
+		{
+			what: 'on, with the error output',
+			parameters: routed('crm, erp'),
+			onError: 'continueErrorOutput',
+			expected: [...main('crm', 'erp', 'Invalid'), { category: 'error', type: 'main', displayName: 'Error' }],
+		},
+	];
+
+	it.each(cases)('computes the outputs in n8n (legacy expression engine, the editor\'s default): $what', ({ parameters, onError, expected }) => {
+		expect(Expression.getActiveImplementation()).toBe('legacy');
+		expect(outputsInN8n(parameters, onError).evaluate()).toEqual(expected);
+	});
+
+	it('computes the same outputs in n8n\'s VM expression engine (isolated-vm, the server\'s default)', async () => {
+		// Started by n8n-workflow itself in a child process: its runtime is imported dynamically, which jest does not allow.
+		const root = join(__dirname, '..', '..');
+		const args = JSON.stringify({ engine: 'vm', cases: cases.map(({ parameters, onError }) => ({ parameters, onError })) });
+		const { stdout } = await execFileAsync(process.execPath, ['-r', join(root, 'scripts', 'register-ts.js'), join(__dirname, 'support', 'mapper-outputs-worker.ts'), args], { cwd: root });
+		const result = JSON.parse(stdout) as { engine: string; results: unknown[] };
+		expect(result.engine).toBe('vm');
+		expect(result.results).toEqual(cases.map((c) => c.expected));
+	}, 60_000);
+
+	it('gives, by the function execute calls, the outputs the expression gives', () => {
+		for (const { parameters, onError } of cases.filter((c) => c.onError === undefined)) {
+			if (parameters.operation === 'export') continue;
+			const { workflow, evaluate } = outputsInN8n(parameters, onError);
+			// As execute reads them: with defaults applied, item 0.
+			const withDefaults = workflow.getNode('Mapper')!.parameters;
+			expect(mapperOutputs(withDefaults)).toEqual(evaluate());
+		}
 	});
 });
