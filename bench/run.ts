@@ -4,7 +4,8 @@
  * afterwards, through stock n8n started by the acceptance harness.
  *
  *   npx node -r ./scripts/register-ts.js bench/run.ts [--full] [--scales 10000,1000,100000,1000000]
- *        [--runs R] [--runs-1m R] [--seed S] [--only limit,builtin,ours] [--realtime N | --no-realtime]
+ *        [--runs R] [--runs-1m R] [--seed S] [--only limit,builtin,ours] [--scenarios initial,thousand,…]
+ *        [--realtime N | --no-realtime]
  *
  * Suites, each on a table of its own size (n8n is restarted for each, so "RSS before" starts clean):
  * - 10,000: initial sync, nothing changed, 1 % changed for the three contestants; for ours also the
@@ -12,8 +13,8 @@
  *   500 sequential changes through the signed DataSync Trigger against a bare Webhook → Respond floor.
  * - 1,000 and 100,000: 1,000 changed rows (cost proportional to the changes, not the table); at 100,000
  *   also initial, nothing changed, 1 % changed (the built-in way only with --full: ~12 minutes a run).
- * - 1,000,000: initial sync, the limit and ours (paged: the backup-poll path run back to back, a page of
- *   5,000 per system and execution, so that n8n holds one page at a time).
+ * - 1,000,000: initial sync, the limit and ours page by page (the shipped nightly-batch template: a
+ *   sub-workflow execution per page of 5,000, so that n8n holds one page at a time).
  * Every run is followed by the SQL correctness check (check.ts); a fast wrong run counts as a failure.
  *
  * Contestants:
@@ -21,7 +22,8 @@
  * - built-in: bench/builtin.ts, n8n's own nodes, run as the editor runs it (REST run endpoint);
  * - ours: workflows/bidirectional-contacts.json as shipped (credentials and tables swapped): its
  *   "Refresh (manual)" path (read all of A and B, reconcile, write, commit: one execution) up to 100,000,
- *   and its backup-poll path (Get Changes after the store's cursors, a page per execution).
+ *   and its backup-poll path (Get Changes after the store's cursors, a page per execution); for the
+ *   page-by-page initial sync, workflows/nightly-batch.json.
  *
  * Writes bench/results/latest.json, latest.md and README-section.md.
  */
@@ -58,11 +60,14 @@ const RUNS = Number(option('runs') ?? 3);
 const RUNS_1M = Number(option('runs-1m') ?? RUNS);
 const SEED = Number(option('seed') ?? 42);
 const ONLY = (option('only') ?? 'limit,builtin,ours').split(',');
+/** --scenarios a,b: only these scenarios (names as in SCENARIO_TITLE's keys). */
+const ONLY_SCENARIOS = option('scenarios')?.split(',');
 const REALTIME = flag('no-realtime') ? 0 : Number(option('realtime') ?? 500);
 /** Where the results go (bench/results by default). */
 const OUT = option('out');
 const POLL = 'Every 5 minutes (backup poll)';
 const REFRESH = 'Refresh (manual)';
+const NIGHTLY = 'Nightly at 02:00';
 /** The page size of the template's Get Changes nodes. */
 const POLL_PAGE = 5000;
 /** The largest table ours syncs through the one-execution Refresh (above, n8n would hold it all at once). */
@@ -77,7 +82,7 @@ type Contestant = 'limit' | 'builtin' | 'ours';
 type Scenario = 'initial' | 'initialPaged' | 'unchanged' | 'changed1pct' | 'unchangedPoll' | 'changed1pctPoll' | 'thousand';
 const SCENARIO_TITLE: Record<Scenario, string> = {
 	initial: 'initial sync',
-	initialPaged: 'initial sync, paged (backup poll back to back)',
+	initialPaged: 'initial sync, page by page (nightly-batch template)',
 	unchanged: 'nothing changed',
 	changed1pct: '1 % changed',
 	unchangedPoll: 'nothing changed, backup poll',
@@ -102,7 +107,7 @@ interface Plan {
 }
 function planOf(scale: number): Plan {
 	const has = (c: Contestant) => ONLY.includes(c);
-	const pick = (c: Contestant, list: Scenario[]) => (has(c) ? list : []);
+	const pick = (c: Contestant, list: Scenario[]) => (has(c) ? list.filter((s) => !ONLY_SCENARIOS || ONLY_SCENARIOS.includes(s)) : []);
 	if (scale > REFRESH_MAX) return { limit: pick('limit', ['initial']), builtin: [], ours: pick('ours', ['initialPaged']), realtime: false };
 	if (scale <= THOUSAND) return { limit: pick('limit', ['initial', 'thousand']), builtin: [], ours: pick('ours', ['initial', 'thousand']), realtime: false };
 	const full: Scenario[] = ['initial', 'unchanged', 'changed1pct'];
@@ -198,7 +203,9 @@ class Bench {
 	async startN8n(): Promise<void> {
 		log('starting stock n8n …');
 		await prepare();
-		this.n8n = await N8nInstance.start();
+		// BENCH_N8N_NODE_OPTIONS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile n8n (written when it stops).
+		const nodeOptions = process.env.BENCH_N8N_NODE_OPTIONS;
+		this.n8n = await N8nInstance.start(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {});
 		this.rootPid = (this.n8n as unknown as { child: ChildProcess }).child.pid!;
 		const n8n = this.n8n;
 		const sql = { dialect: 'postgres', ...this.pgDb.config, ssl: 'disable' };
@@ -409,12 +416,22 @@ class Bench {
 		}
 	}
 
+	/**
+	 * The page-by-page initial sync: the shipped nightly-batch template (a sub-workflow execution per page
+	 * of 5,000, first A then B, each read → guard → map → resolve → map → write → commit), from an empty B
+	 * and store; one parent execution, timed to its end.
+	 */
 	async oursPaged(r: number): Promise<string> {
-		const { wf, erp } = await this.importOurs(`paged${r}`);
-		const out = await this.pollUntilCaughtUp(wf);
-		const check = await checkSync(this.pg, this.crm, this.my, erp);
-		this.record('initialPaged', 'ours', { seconds: out.seconds, peakRssMb: out.peakRssMb, startRssMb: out.startRssMb, executions: out.executions, ok: check.ok && !out.failed, check, error: out.failed });
-		if (r === 1) await this.keepCosts('ours', 'initialPaged', out.firstId);
+		const erp = await this.newErpTable(`erp_paged_${this.scale}_${r}`);
+		const dir = createTempDir('dsbench-store');
+		this.dirs.push(dir);
+		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench paged store ${this.scale} ${r}`, { backend: 'sqlite', path: dir.file('store.sqlite') });
+		const wf = await importTemplate(this.n8n!, 'nightly-batch', {
+			name: `Bench paged ${this.scale} ${r}`,
+			credentials: { ...this.creds, 'DataSync store': store },
+			tables: { crm_contacts: this.crm, erp_contacts: erp },
+		});
+		await this.n8nScenario('ours', 'initialPaged', r, wf, NIGHTLY, erp);
 		return erp;
 	}
 
@@ -570,7 +587,7 @@ class Bench {
 		const med = (scale: number, scenario: Scenario, c: Contestant) => all[scale]?.[scenario]?.[c]?.seconds.median;
 		const lines: string[] = [];
 		lines.push(
-			`Seed ${SEED}. Each figure: median (min–max) of the runs; records/s: table size ÷ median time. Peak RSS: the whole n8n process tree (main + task runner), sampled every 50 ms, or the script's own process for the limit; "before": the tree just before the run (n8n is restarted for each table size); "rise": the largest peak − before of the runs, what the sync itself added. Ours is the shipped bidirectional template: "initial sync", "nothing changed" and "1 % changed" run its manual Refresh (read all of A and B, reconcile, write, commit: one execution); the backup-poll rows and "1,000 rows changed" run its schedule path (Get Changes after the store's cursors, a page of 5,000 per system and execution, after an untimed catch-up); "paged" runs that path back to back from an empty B and store, until both pages come back short. A run whose B is wrong after it (checked in SQL against A) counts as a failure.`,
+			`Seed ${SEED}. Each figure: median (min–max) of the runs; records/s: table size ÷ median time. Peak RSS: the whole n8n process tree (main + task runner), sampled every 50 ms, or the script's own process for the limit; "before": the tree just before the run (n8n is restarted for each table size); "rise": the largest peak − before of the runs, what the sync itself added. Ours is the shipped bidirectional template: "initial sync", "nothing changed" and "1 % changed" run its manual Refresh (read all of A and B, reconcile, write, commit: one execution); the backup-poll rows and "1,000 rows changed" run its schedule path (Get Changes after the store's cursors, a page of 5,000 per system and execution, after an untimed catch-up); "page by page" is the shipped nightly-batch template (one execution that runs a sub-workflow execution per page of 5,000, A's pages then B's) from an empty B and store. A run whose B is wrong after it (checked in SQL against A) counts as a failure.`,
 			'',
 		);
 		for (const scale of scales) {
