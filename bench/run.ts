@@ -130,6 +130,11 @@ interface Sample {
 	executionSeconds?: number;
 	/** Executions it took (the paged path). */
 	executions?: number;
+	/** n8n main process after the run, from its /metrics: JS heap in use and RSS (MB). */
+	heapAfterMb?: number;
+	mainRssAfterMb?: number;
+	/** The same just before the run. */
+	heapBeforeMb?: number;
 	error?: string;
 }
 
@@ -205,7 +210,8 @@ class Bench {
 		await prepare();
 		// BENCH_N8N_NODE_OPTIONS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile n8n (written when it stops).
 		const nodeOptions = process.env.BENCH_N8N_NODE_OPTIONS;
-		this.n8n = await N8nInstance.start(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {});
+		// N8N_METRICS: n8n's /metrics tells the main process's JS heap apart from its RSS after each run.
+		this.n8n = await N8nInstance.start({ env: { N8N_METRICS: 'true', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
 		this.rootPid = (this.n8n as unknown as { child: ChildProcess }).child.pid!;
 		const n8n = this.n8n;
 		const sql = { dialect: 'postgres', ...this.pgDb.config, ssl: 'disable' };
@@ -263,7 +269,7 @@ class Bench {
 		((this.samples[this.scale] ??= {})[scenario] ??= {})[contestant] ??= [];
 		this.samples[this.scale][scenario]![contestant]!.push(sample);
 		const status = sample.ok ? 'ok' : `WRONG ${JSON.stringify({ ...sample.check, examples: sample.check.examples.slice(0, 3) })} ${sample.error ?? ''}`;
-		log(`${n(this.scale)} · ${SCENARIO_TITLE[scenario]} · ${contestant}: ${sample.seconds.toFixed(2)} s, peak RSS ${sample.peakRssMb.toFixed(0)} MB${sample.startRssMb === undefined ? '' : ` (${sample.startRssMb.toFixed(0)} MB before)`}${sample.executions ? `, ${sample.executions} executions` : ''}, check ${status}`);
+		log(`${n(this.scale)} · ${SCENARIO_TITLE[scenario]} · ${contestant}: ${sample.seconds.toFixed(2)} s, peak RSS ${sample.peakRssMb.toFixed(0)} MB${sample.startRssMb === undefined ? '' : ` (${sample.startRssMb.toFixed(0)} MB before)`}${sample.heapAfterMb === undefined ? '' : `, n8n heap ${sample.heapBeforeMb?.toFixed(0)} → ${sample.heapAfterMb.toFixed(0)} MB (main RSS ${sample.mainRssAfterMb?.toFixed(0)} MB)`}, check ${status}`);
 	}
 
 	// ---- the limit -------------------------------------------------------------------------------
@@ -343,12 +349,28 @@ class Bench {
 	}
 
 	async n8nScenario(contestant: Contestant, scenario: Scenario, r: number, wf: string, trigger: string, erp: string): Promise<void> {
+		const heapBeforeMb = (await this.mainMemory()).heapAfterMb;
 		const { seconds, peakRssMb, startRssMb, execution } = await this.runTimed(wf, trigger, this.timeoutMs());
 		const check = await checkSync(this.pg, this.crm, this.my, erp);
 		const error = execution.status === 'success' ? undefined : `execution ${execution.id} ${execution.status}`;
 		const executionSeconds = execution.stoppedAt ? (Date.parse(execution.stoppedAt) - Date.parse(execution.startedAt)) / 1000 : undefined;
-		this.record(scenario, contestant, { seconds, peakRssMb, startRssMb, ok: check.ok && !error, check, executionSeconds, error });
+		this.record(scenario, contestant, { seconds, peakRssMb, startRssMb, ok: check.ok && !error, check, executionSeconds, error, heapBeforeMb, ...(await this.mainMemory()) });
 		if (r === 1) await this.keepCosts(contestant, scenario, execution.id);
+	}
+
+	/** The n8n main process's JS heap in use and RSS, from n8n's Prometheus metrics (N8N_METRICS). */
+	async mainMemory(): Promise<{ heapAfterMb?: number; mainRssAfterMb?: number }> {
+		try {
+			const res = await fetch(`${this.n8n!.baseUrl}/metrics`);
+			const text = await res.text();
+			const metric = (name: string) => {
+				const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+				return m ? Number(m[1]) / 1024 / 1024 : undefined;
+			};
+			return { heapAfterMb: metric('n8n_nodejs_heap_size_used_bytes') ?? metric('nodejs_heap_size_used_bytes'), mainRssAfterMb: metric('n8n_process_resident_memory_bytes') ?? metric('process_resident_memory_bytes') };
+		} catch {
+			return {};
+		}
 	}
 
 	async keepCosts(contestant: Contestant, scenario: Scenario, executionId: string): Promise<void> {
