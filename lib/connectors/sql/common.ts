@@ -86,10 +86,21 @@ export class TableDescriptions<T> {
 
 function unknownFields(spec: TableSpec, records: UpsertRecord[] | undefined, columns: { has(name: string): boolean }): Set<string> {
 	const unknown = new Set<string>();
+	let last: string[] | undefined;
 	for (const record of records ?? []) {
-		for (const field of Object.keys(record.values)) if (field !== spec.idColumn && !columns.has(field)) unknown.add(field);
+		const keys = Object.keys(record.values);
+		// The records of a batch mostly carry the same fields: check each list of fields once.
+		if (last !== undefined && sameKeys(keys, last)) continue;
+		last = keys;
+		for (const field of keys) if (field !== spec.idColumn && !columns.has(field)) unknown.add(field);
 	}
 	return unknown;
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
 }
 
 const SQL_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
@@ -101,6 +112,32 @@ export interface TimeParts {
 	fraction: string;
 }
 
+/** Days per month of a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number written by the two digits at `at` (the pattern has already checked they are digits). */
+function twoDigits(text: string, at: number): number {
+	return (text.charCodeAt(at) - 48) * 10 + text.charCodeAt(at + 1) - 48;
+}
+
+/** Whether a calendar date ('YYYY-MM-DD') and a time of day ('HH:MM[:SS]') exist as written, so no Date is needed. */
+function isPlainUtcTime(date: string, time: string): boolean {
+	const month = twoDigits(date, 5);
+	const day = twoDigits(date, 8);
+	if (month < 1 || month > 12 || day < 1) return false;
+	if (day > 28) {
+		const year = twoDigits(date, 0) * 100 + twoDigits(date, 2);
+		const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+		if (day > (month === 2 && leap ? 29 : MONTH_DAYS[month - 1])) return false;
+	}
+	return twoDigits(time, 0) <= 23 && twoDigits(time, 3) <= 59 && (time.length === 5 || twoDigits(time, 6) <= 59);
+}
+
+/** A zone that is UTC itself: none (our sessions run in UTC), Z, or an offset of zero. */
+function isUtcZone(zone: string | undefined): boolean {
+	return zone === undefined || zone === 'Z' || zone === 'z' || /^[+-]00(?::?00)?$/.test(zone);
+}
+
 /**
  * Splits a SQL or ISO timestamp into UTC date-time and fraction. A value without a zone is UTC (all our
  * sessions run in UTC). JS dates hold milliseconds only, so the fraction is carried as text: a cursor
@@ -110,6 +147,10 @@ export function parseTime(value: string): TimeParts | null {
 	const m = SQL_TIME.exec(value.trim());
 	if (!m) return null;
 	const time = m[2].length === 5 ? `${m[2]}:00` : m[2];
+	const fraction = m[3] ? m[3].slice(1) : '';
+	// The usual case (a real UTC date-time, as every database here writes them) needs no Date: a Date
+	// would give the same text back. Other zones and values that roll over ('24:00', 30 February) take it.
+	if (isUtcZone(m[4]) && isPlainUtcTime(m[1], m[2])) return { base: `${m[1]} ${time}`, fraction };
 	let zone = (m[4] ?? 'Z').toUpperCase();
 	if (zone !== 'Z') {
 		const digits = zone.replace(':', '');
@@ -118,21 +159,25 @@ export function parseTime(value: string): TimeParts | null {
 	const ms = Date.parse(`${m[1]}T${time}${zone}`);
 	if (Number.isNaN(ms)) return null;
 	const iso = new Date(ms).toISOString();
-	return { base: `${iso.slice(0, 10)} ${iso.slice(11, 19)}`, fraction: m[3] ? m[3].slice(1) : '' };
+	return { base: `${iso.slice(0, 10)} ${iso.slice(11, 19)}`, fraction };
+}
+
+function isoOf(parts: TimeParts): string {
+	return `${parts.base.slice(0, 10)}T${parts.base.slice(11)}${parts.fraction ? `.${parts.fraction}` : ''}Z`;
 }
 
 /** ISO 8601 in UTC ('…T…Z'), keeping every fraction digit of the source. */
 export function toIsoUtc(value: string): string {
 	const parts = parseTime(value);
 	if (!parts) throw new SqlConfigError(`"${value}" is not a date-time`);
-	return `${parts.base.replace(' ', 'T')}${parts.fraction ? `.${parts.fraction}` : ''}Z`;
+	return isoOf(parts);
 }
 
 /** ISO 8601 UTC for a timestamp the database gave as text; null for what is not a date-time ('infinity'). */
 export function readTime(value: unknown): string | null {
 	if (typeof value !== 'string') return null;
 	const parts = parseTime(value);
-	return parts ? `${parts.base.replace(' ', 'T')}${parts.fraction ? `.${parts.fraction}` : ''}Z` : null;
+	return parts ? isoOf(parts) : null;
 }
 
 /** 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC: what MySQL and MariaDB accept for DATETIME and TIMESTAMP. */
@@ -142,20 +187,68 @@ export function toSqlUtc(value: string): string {
 	return `${parts.base}${parts.fraction ? `.${parts.fraction.slice(0, 6)}` : ''}`;
 }
 
+/**
+ * A conversion applied to every value of one column, remembering its last answer: the values of a column
+ * in a batch often repeat (the time of the write in updated-at), and time conversions cost a parse each.
+ */
+export function lastValueCache<T>(convert: (value: T) => unknown): (value: T) => unknown {
+	let input: T | undefined;
+	let output: unknown;
+	let filled = false;
+	return (value: T) => {
+		if (filled && value === input) return output;
+		output = convert(value);
+		input = value;
+		filled = true;
+		return output;
+	};
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !Buffer.isBuffer(value) && !(value instanceof Uint8Array);
 }
 
 /** One group of a write batch: records with the same columns go into one multi-row statement. */
 export interface UpsertGroup {
+	/** The columns written, sorted; without the id column. */
 	columns: string[];
-	records: Array<{ id: string | null; values: SqlRow; label: string; index: number }>;
+	/** The records of the group (their id, label and index); null id = creates. */
+	records: Array<{ id: string | null; label: string; index: number }>;
+	/** Per record, its values in the order of `columns` (undefined already made null). */
+	rows: unknown[][];
 }
 
 export interface UpsertPlan {
 	groups: UpsertGroup[];
 	/** For each record given, the (group, row) that writes it: duplicates of one id share a row. */
 	slots: Array<{ group: number; row: number }>;
+}
+
+/** Where a column's value comes from: a field of the record, the time of the write, or the sync's actor. */
+const NOW = 1;
+const ACTOR = 2;
+type Source = string | typeof NOW | typeof ACTOR;
+
+/**
+ * What every record with one list of fields (in one order) writes: worked out once per list, not per
+ * record, since the records of a batch nearly always carry the same fields.
+ */
+interface Shape {
+	keys: string[];
+	columns: string[];
+	sources: Source[];
+	/** The group of the records of this shape: [creates, updates]; set when the first one is placed. */
+	group: [number | undefined, number | undefined];
+}
+
+/** One record after duplicates of an id were merged: written through its shape, or (merged) from `values`. */
+interface Planned {
+	id: string | null;
+	label: string;
+	index: number;
+	raw: SqlRow;
+	shape: Shape | null;
+	values: SqlRow | null;
 }
 
 /**
@@ -170,51 +263,100 @@ export function planUpsert(
 	columnNames: ReadonlySet<string>,
 	nowValue: unknown,
 ): UpsertPlan {
-	const merged: Array<{ id: string | null; values: SqlRow; label: string; index: number }> = [];
+	const actor = spec.actorColumn && options.actor ? options.actor : undefined;
+	const shapes = new Map<string, Shape>();
+	let last: Shape | undefined;
+	const shapeOf = (record: UpsertRecord): Shape => {
+		const keys = Object.keys(record.values);
+		if (last !== undefined && sameKeys(keys, last.keys)) return last;
+		const name = keys.join('\u0000');
+		let shape = shapes.get(name);
+		if (shape === undefined) {
+			const fields = new Set<string>();
+			for (const field of keys) {
+				if (field === spec.idColumn) continue;
+				if (!columnNames.has(field)) {
+					if (options.ignoreUnknownFields) continue;
+					throw new SyncItemError(`${record.label}: field "${field}" is not a column of table "${spec.table}"`, record.index, `data.${field}`);
+				}
+				fields.add(field);
+			}
+			const all = new Set(fields);
+			if (options.touchUpdatedAt) all.add(spec.updatedAtColumn);
+			if (actor !== undefined) all.add(spec.actorColumn!);
+			const columns = [...all].sort();
+			const sources = columns.map((c): Source => (actor !== undefined && c === spec.actorColumn ? ACTOR : fields.has(c) ? c : NOW));
+			shape = { keys, columns, sources, group: [undefined, undefined] };
+			shapes.set(name, shape);
+		}
+		last = shape;
+		return shape;
+	};
+	const valueOf = (raw: SqlRow, source: Source): unknown => {
+		if (source === NOW) return nowValue;
+		if (source === ACTOR) return actor;
+		const value = raw[source];
+		return value === undefined ? null : value;
+	};
+	const materialise = (raw: SqlRow, shape: Shape): SqlRow => {
+		const values: SqlRow = {};
+		shape.columns.forEach((c, j) => (values[c] = valueOf(raw, shape.sources[j])));
+		return values;
+	};
+
+	const merged: Planned[] = [];
 	const slotOf: number[] = [];
 	const byId = new Map<string, number>();
 	for (const record of records) {
-		const values: SqlRow = {};
-		for (const [field, value] of Object.entries(record.values)) {
-			if (field === spec.idColumn) continue;
-			if (!columnNames.has(field)) {
-				if (options.ignoreUnknownFields) continue;
-				throw new SyncItemError(
-					`${record.label}: field "${field}" is not a column of table "${spec.table}"`,
-					record.index,
-					`data.${field}`,
-				);
-			}
-			values[field] = value === undefined ? null : value;
-		}
-		if (options.touchUpdatedAt && values[spec.updatedAtColumn] === undefined) values[spec.updatedAtColumn] = nowValue;
-		if (spec.actorColumn && options.actor) values[spec.actorColumn] = options.actor;
+		const shape = shapeOf(record);
 		const existing = record.id === null ? undefined : byId.get(record.id);
 		if (existing !== undefined) {
-			Object.assign(merged[existing].values, values);
+			// The same id again: one row whose values are the earlier ones overwritten by these.
+			const first = merged[existing];
+			first.values = Object.assign(first.values ?? materialise(first.raw, first.shape!), materialise(record.values, shape));
+			first.shape = null;
 			slotOf.push(existing);
 			continue;
 		}
 		if (record.id !== null) byId.set(record.id, merged.length);
 		slotOf.push(merged.length);
-		merged.push({ id: record.id, values, label: record.label, index: record.index });
+		merged.push({ id: record.id, label: record.label, index: record.index, raw: record.values, shape, values: null });
 	}
 
 	const groups: UpsertGroup[] = [];
 	const groupOfKey = new Map<string, number>();
-	const position: Array<{ group: number; row: number }> = [];
-	for (const record of merged) {
-		const columns = Object.keys(record.values).sort();
+	const groupFor = (columns: string[], create: boolean): number => {
 		// Creates and updates differ in the id column, so they never share a statement.
-		const key = `${record.id === null ? 'new' : 'id'}\u0000${columns.join('\u0000')}`;
+		const key = `${create ? 'new' : 'id'}\u0000${columns.join('\u0000')}`;
 		let g = groupOfKey.get(key);
 		if (g === undefined) {
 			g = groups.length;
 			groupOfKey.set(key, g);
-			groups.push({ columns, records: [] });
+			groups.push({ columns, records: [], rows: [] });
 		}
-		position.push({ group: g, row: groups[g].records.length });
-		groups[g].records.push(record);
+		return g;
+	};
+	const position: Array<{ group: number; row: number }> = [];
+	for (const record of merged) {
+		const kind = record.id === null ? 0 : 1;
+		let g: number;
+		let row: unknown[];
+		const shape = record.shape;
+		if (shape !== null) {
+			g = shape.group[kind] ??= groupFor(shape.columns, kind === 0);
+			const sources = shape.sources;
+			row = new Array<unknown>(sources.length);
+			for (let j = 0; j < sources.length; j++) row[j] = valueOf(record.raw, sources[j]);
+		} else {
+			const values = record.values!;
+			const columns = Object.keys(values).sort();
+			g = groupFor(columns, kind === 0);
+			row = columns.map((c) => values[c]);
+		}
+		const group = groups[g];
+		position.push({ group: g, row: group.records.length });
+		group.records.push({ id: record.id, label: record.label, index: record.index });
+		group.rows.push(row);
 	}
 	return { groups, slots: slotOf.map((m) => position[m]) };
 }

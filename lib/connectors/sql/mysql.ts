@@ -14,6 +14,7 @@ import {
 	chunkRows,
 	idToString,
 	isPlainObject,
+	lastValueCache,
 	planUpsert,
 	SqlConfigError,
 	readTime,
@@ -39,26 +40,45 @@ function tableName(spec: TableSpec): string {
 	return spec.schema ? `${quote(spec.schema)}.${quote(spec.table)}` : quote(spec.table);
 }
 
-/** Splits rows by bound values and by the estimated size of the statement. */
-function chunkBySize<T extends { values: SqlRow }>(rows: T[], paramsPerRow: number): T[][] {
-	const chunks: T[][] = [];
-	for (const byCount of chunkRows(rows, paramsPerRow, MAX_VALUES)) {
-		let current: T[] = [];
+/** Splits tuples (rows of values, as sent) by bound values and by the estimated size of the statement. */
+function chunkBySize(tuples: unknown[][], paramsPerRow: number): unknown[][][] {
+	const chunks: unknown[][][] = [];
+	for (const byCount of chunkRows(tuples, paramsPerRow, MAX_VALUES)) {
+		let current: unknown[][] = [];
 		let bytes = 0;
-		for (const row of byCount) {
+		for (const tuple of byCount) {
 			let size = 16;
-			for (const v of Object.values(row.values)) size += typeof v === 'string' ? v.length * 4 + 8 : 24;
+			for (let j = 0; j < tuple.length; j++) {
+				const v = tuple[j];
+				size += typeof v === 'string' ? v.length * 4 + 8 : 24;
+			}
 			if (current.length && bytes + size > MAX_STATEMENT_BYTES) {
 				chunks.push(current);
 				current = [];
 				bytes = 0;
 			}
-			current.push(row);
+			current.push(tuple);
 			bytes += size;
 		}
 		if (current.length) chunks.push(current);
 	}
 	return chunks;
+}
+
+/** A time as MySQL takes it: Dates and date-time text become UTC 'YYYY-MM-DD HH:MM:SS.ffffff'. */
+function timestampValue(value: unknown): unknown {
+	if (value === null || value === undefined) return null;
+	if (value instanceof Date) return toSqlUtc(value.toISOString());
+	if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value)) return toSqlUtc(value);
+	return value;
+}
+
+function otherValue(value: unknown): unknown {
+	if (value === null || value === undefined) return null;
+	if (typeof value === 'boolean') return value ? 1 : 0;
+	// mysql2 would expand an object into `key = value` pairs: JSON is what a column can hold.
+	if (isPlainObject(value) || Array.isArray(value)) return JSON.stringify(value);
+	return value;
 }
 
 export class MySqlTransport implements SqlTransport {
@@ -136,10 +156,11 @@ export class MySqlTransport implements SqlTransport {
 		const timeFields = fields.filter((f) => TIME_TYPES.has(f.columnType ?? f.type ?? -1)).map((f) => f.name);
 		// Zero dates ('0000-00-00 …') are no times: they read as null.
 		const time = (value: unknown) => (typeof value === 'string' && value.startsWith('0000') ? null : (readTime(value) ?? value));
+		const updatedIsTime = timeFields.includes(u);
 		return rows.map((raw) => {
 			const row = raw as SqlRow;
 			for (const f of timeFields) row[f] = time(row[f]);
-			const updatedAt = timeFields.includes(u) ? (row[u] as string | null) : readTime(row[u]);
+			const updatedAt = updatedIsTime ? (row[u] as string | null) : readTime(row[u]);
 			return { id: idToString(row[spec.idColumn], spec), updatedAt, row };
 		});
 	}
@@ -184,17 +205,9 @@ export class MySqlTransport implements SqlTransport {
 		return out;
 	}
 
-	private value(kind: ColumnKind | undefined, value: unknown): unknown {
-		if (value === null || value === undefined) return null;
-		if (kind === 'timestamp') {
-			if (value instanceof Date) return toSqlUtc(value.toISOString());
-			if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value)) return toSqlUtc(value);
-			return value;
-		}
-		if (typeof value === 'boolean') return value ? 1 : 0;
-		// mysql2 would expand an object into `key = value` pairs: JSON is what a column can hold.
-		if (isPlainObject(value) || Array.isArray(value)) return JSON.stringify(value);
-		return value;
+	/** The conversion of each column's values, chosen once per batch (times remember their last value). */
+	private converters(columns: Map<string, ColumnKind>, names: string[]): Array<(value: unknown) => unknown> {
+		return names.map((c) => (columns.get(c) === 'timestamp' ? lastValueCache(timestampValue) : otherValue));
 	}
 
 	/** One transaction on one pooled connection; anything short of COMMIT rolls back. */
@@ -231,19 +244,23 @@ export class MySqlTransport implements SqlTransport {
 		plan.groups.forEach((group, g) => {
 			const withId = group.records[0].id !== null;
 			const cols = withId ? [spec.idColumn, ...group.columns] : group.columns;
-			for (const chunk of chunkBySize(group.records, cols.length)) {
-				// `VALUES ?` with an array of rows: mysql2 escapes each value into `(…), (…)`.
-				const tuples = chunk.map((record) => {
-					const row = group.columns.map((c) => this.value(columns.get(c), record.values[c]));
-					return withId ? [record.id, ...row] : row;
-				});
-				const head = `INSERT INTO ${tableName(spec)} (${cols.map(quote).join(', ')}) VALUES ?`;
-				const set = (group.columns.length ? group.columns : [spec.idColumn]).map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ');
+			const convert = this.converters(columns, group.columns);
+			const offset = withId ? 1 : 0;
+			// `VALUES ?` with an array of rows: mysql2 escapes each value into `(…), (…)`.
+			const tuples = group.rows.map((row, k) => {
+				const tuple = new Array<unknown>(row.length + offset);
+				if (withId) tuple[0] = group.records[k].id;
+				for (let j = 0; j < row.length; j++) tuple[j + offset] = convert[j](row[j]);
+				return tuple;
+			});
+			const head = `INSERT INTO ${tableName(spec)} (${cols.map(quote).join(', ')}) VALUES ?`;
+			const set = (group.columns.length ? group.columns : [spec.idColumn]).map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ');
+			for (const chunk of chunkBySize(tuples, cols.length)) {
 				statements.push({
 					sql: withId ? `${head} ON DUPLICATE KEY UPDATE ${set}` : head,
-					params: [tuples],
+					params: [chunk],
 					group: g,
-					ids: withId ? chunk.map((r) => r.id as string) : null,
+					ids: withId ? chunk.map((tuple) => tuple[0] as string) : null,
 					rows: chunk.length,
 				});
 			}

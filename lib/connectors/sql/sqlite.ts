@@ -9,7 +9,20 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { SyncCursor } from '../../item';
-import { asBatch, checkColumns, checkTableSpec, chunkRows, idToString, isPlainObject, parseTime, planUpsert, SqlConfigError, TableDescriptions, toIsoUtc } from './common';
+import {
+	asBatch,
+	checkColumns,
+	checkTableSpec,
+	chunkRows,
+	idToString,
+	isPlainObject,
+	lastValueCache,
+	parseTime,
+	planUpsert,
+	readTime,
+	SqlConfigError,
+	TableDescriptions,
+} from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
 /** SQLite's default limit of bound parameters per statement. */
@@ -65,8 +78,7 @@ function timeToIso(value: unknown): string | null {
 		const n = Number(value);
 		return new Date(n > 1e11 ? n : n * 1000).toISOString();
 	}
-	if (typeof value === 'string' && parseTime(value)) return toIsoUtc(value);
-	return null;
+	return readTime(value);
 }
 
 export class SqliteTransport implements SqlTransport {
@@ -77,6 +89,9 @@ export class SqliteTransport implements SqlTransport {
 	private readonly tables = new TableDescriptions<TableInfo>((info) => info.columns);
 
 	private readonly statements = new Map<string, StatementSync>();
+
+	/** The statements that read rows (SELECT *), kept apart: they hand rows over as arrays where Node can. */
+	private readonly readers = new Map<string, { statement: StatementSync; arrays: boolean }>();
 
 	constructor(config: SqlConnectionConfig) {
 		const file = expandHome(config.file ?? '');
@@ -92,6 +107,7 @@ export class SqliteTransport implements SqlTransport {
 
 	async close(): Promise<void> {
 		this.statements.clear();
+		this.readers.clear();
 		if (this.db.isOpen) this.db.close();
 	}
 
@@ -104,6 +120,41 @@ export class SqliteTransport implements SqlTransport {
 			this.statements.set(sql, s);
 		}
 		return s;
+	}
+
+	/**
+	 * The rows of a query as plain objects. node:sqlite makes each row an object without prototype, which
+	 * n8n cannot take as it is and which is slow to copy; so rows come as arrays (Node 24) and are built
+	 * with the result's column names, read after each run (SQLite re-prepares a `SELECT *` whose table changed).
+	 */
+	private select(sql: string, params: SQLInputValue[], cache = true): SqlRow[] {
+		let reader = this.readers.get(sql);
+		if (!reader) {
+			const statement = this.db.prepare(sql);
+			const arrays = typeof statement.setReturnArrays === 'function' && typeof statement.columns === 'function';
+			if (arrays) statement.setReturnArrays(true);
+			reader = { statement, arrays };
+			if (cache) {
+				if (this.readers.size > 500) this.readers.clear();
+				this.readers.set(sql, reader);
+			}
+		}
+		const result = reader.statement.all(...params) as unknown[];
+		if (result.length === 0) return [];
+		if (!reader.arrays) {
+			const keys = Object.keys(result[0] as SqlRow);
+			return (result as SqlRow[]).map((raw) => {
+				const row: SqlRow = {};
+				for (const key of keys) row[key] = raw[key];
+				return row;
+			});
+		}
+		const names = reader.statement.columns().map((c) => c.name);
+		return (result as unknown[][]).map((values) => {
+			const row: SqlRow = {};
+			for (let j = 0; j < names.length; j++) row[names[j]] = values[j];
+			return row;
+		});
 	}
 
 	/**
@@ -139,7 +190,7 @@ export class SqliteTransport implements SqlTransport {
 		return rows.map((row) => {
 			const updatedAt = timeToIso(row[spec.updatedAtColumn]);
 			if (updatedAt !== null) row[spec.updatedAtColumn] = updatedAt;
-			return { id: idToString(row[spec.idColumn], spec), updatedAt, row: { ...row } };
+			return { id: idToString(row[spec.idColumn], spec), updatedAt, row };
 		});
 	}
 
@@ -150,15 +201,11 @@ export class SqliteTransport implements SqlTransport {
 		const id = quote(spec.idColumn);
 		const order = `ORDER BY ${u}, ${id} LIMIT ?`;
 		const rows = !after
-			? this.statement(`SELECT * FROM ${t} WHERE ${u} IS NOT NULL ${order}`).all(limit)
+			? this.select(`SELECT * FROM ${t} WHERE ${u} IS NOT NULL ${order}`, [limit])
 			: after.id === ''
-				? this.statement(`SELECT * FROM ${t} WHERE ${u} > ? ${order}`).all(formatTime(after.ts, this.timeStyle(spec, info)), limit)
-				: this.statement(`SELECT * FROM ${t} WHERE (${u}, ${id}) > (?, ?) ${order}`).all(
-						formatTime(after.ts, this.timeStyle(spec, info)),
-						after.id,
-						limit,
-					);
-		return this.toRecords(spec, rows as SqlRow[]);
+				? this.select(`SELECT * FROM ${t} WHERE ${u} > ? ${order}`, [formatTime(after.ts, this.timeStyle(spec, info)), limit])
+				: this.select(`SELECT * FROM ${t} WHERE (${u}, ${id}) > (?, ?) ${order}`, [formatTime(after.ts, this.timeStyle(spec, info)), after.id, limit]);
+		return this.toRecords(spec, rows);
 	}
 
 	async readSnapshot(spec: TableSpec, afterId: string | null, limit: number): Promise<ReadRecord[]> {
@@ -167,21 +214,25 @@ export class SqliteTransport implements SqlTransport {
 		const id = quote(spec.idColumn);
 		const rows =
 			afterId === null
-				? this.statement(`SELECT * FROM ${t} ORDER BY ${id} LIMIT ?`).all(limit)
-				: this.statement(`SELECT * FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`).all(afterId, limit);
-		return this.toRecords(spec, rows as SqlRow[]);
+				? this.select(`SELECT * FROM ${t} ORDER BY ${id} LIMIT ?`, [limit])
+				: this.select(`SELECT * FROM ${t} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`, [afterId, limit]);
+		return this.toRecords(spec, rows);
 	}
 
 	async readByIds(spec: TableSpec, ids: string[]): Promise<ReadRecord[]> {
 		this.describe(spec);
 		const out: ReadRecord[] = [];
 		for (const chunk of chunkRows(ids, 1, 500)) {
-			const rows = this.db
-				.prepare(`SELECT * FROM ${quote(spec.table)} WHERE ${quote(spec.idColumn)} IN (${chunk.map(() => '?').join(', ')})`)
-				.all(...chunk);
-			out.push(...this.toRecords(spec, rows as SqlRow[]));
+			// One statement per number of ids: not kept, or the cache would fill with them.
+			const rows = this.select(`SELECT * FROM ${quote(spec.table)} WHERE ${quote(spec.idColumn)} IN (${chunk.map(() => '?').join(', ')})`, chunk, false);
+			out.push(...this.toRecords(spec, rows));
 		}
 		return out;
+	}
+
+	/** A value for the updated-at column: date-time text in another layout is rewritten in the column's. */
+	private updatedAtValue(value: unknown, style: TimeStyle): SQLInputValue {
+		return typeof value === 'string' && !sameStyle(styleOf(value), style) && parseTime(value) ? formatTime(value, style) : this.value(value);
 	}
 
 	private value(value: unknown): SQLInputValue {
@@ -224,14 +275,16 @@ export class SqliteTransport implements SqlTransport {
 						? `INSERT INTO ${t} (${cols.map(quote).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})${withId ? ` ON CONFLICT (${id}) DO UPDATE SET ${set}` : ''} RETURNING ${id} AS id`
 						: `INSERT INTO ${t} DEFAULT VALUES RETURNING ${id} AS id`;
 					const statement = this.statement(sql);
-					for (const record of group.records) {
-						const params = group.columns.map((c) => {
-							const v = record.values[c];
-							// The updated-at column must keep its layout, or text comparison would misplace the row.
-							return c === spec.updatedAtColumn && typeof v === 'string' && !sameStyle(styleOf(v), style) && parseTime(v) ? formatTime(v, style) : this.value(v);
-						});
-						const row = statement.get(...(withId ? [record.id as string, ...params] : params)) as { id: unknown };
-						rowIds[g].push(idToString(row.id, spec));
+					// The updated-at column must keep its layout, or text comparison would misplace the row.
+					const convert = group.columns.map((c) => (c === spec.updatedAtColumn ? lastValueCache((v: unknown) => this.updatedAtValue(v, style)) : (v: unknown) => this.value(v)));
+					const params = new Array<SQLInputValue>(cols.length);
+					const offset = withId ? 1 : 0;
+					for (let k = 0; k < group.records.length; k++) {
+						const row = group.rows[k];
+						if (withId) params[0] = group.records[k].id as string;
+						for (let j = 0; j < row.length; j++) params[j + offset] = convert[j](row[j]) as SQLInputValue;
+						const written = statement.get(...params) as { id: unknown };
+						rowIds[g].push(idToString(written.id, spec));
 					}
 				}
 			}),

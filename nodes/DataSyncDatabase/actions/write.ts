@@ -52,6 +52,23 @@ function label(item: SyncItem, index: number): string {
 	return `item ${index} (${item.entity} / ${item.system} / ${item.id ?? 'new'})`;
 }
 
+/** A record to write; its label (for errors) is only spelled out when an error needs it. */
+class PendingRecord implements UpsertRecord {
+	readonly id: string | null;
+	readonly values: Record<string, unknown>;
+	readonly index: number;
+
+	constructor(private readonly pending: Pending) {
+		this.id = pending.item.id;
+		this.values = pending.item.data;
+		this.index = pending.index;
+	}
+
+	get label(): string {
+		return label(this.pending.item, this.pending.index);
+	}
+}
+
 /** Writes the input items: upserts (op 'upsert') and deletes (op 'delete', or every item for Delete). */
 export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'): Promise<INodeExecutionData[]> {
 	const ctx = await databaseContext(fn);
@@ -70,15 +87,17 @@ export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'
 		now: new Date().toISOString(),
 	};
 	const continueOnFail = fn.continueOnFail();
-	const results = new Map<number, INodeExecutionData>();
+	const inputs = fn.getInputData();
+	// One result per input item, in input order.
+	const results: Array<INodeExecutionData | undefined> = new Array(inputs.length);
 	const fail = (index: number, error: unknown) => {
 		if (!continueOnFail) throw nodeError(fn, error, index);
-		results.set(index, { json: { error: (error as Error).message }, pairedItem: { item: index } });
+		results[index] = { json: { error: (error as Error).message }, pairedItem: { item: index } };
 	};
 
 	const upserts: Pending[] = [];
 	const deletes: Pending[] = [];
-	fn.getInputData().forEach((input, index) => {
+	inputs.forEach((input, index) => {
 		try {
 			const item = parseSyncItem(input.json, index);
 			expectShape(item, 'system', index);
@@ -106,12 +125,12 @@ export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'
 		const batch = deletes.slice(start, start + batchSize);
 		try {
 			await ctx.transport.delete(ctx.table, batch.map((p) => p.item.id as string), deleteMode, write);
-			for (const p of batch) results.set(p.index, { json: p.item as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } });
+			for (const p of batch) results[p.index] = { json: p.item as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } };
 		} catch (error) {
 			for (const p of batch) fail(p.index, error);
 		}
 	}
-	return [...results.keys()].sort((a, b) => a - b).map((i) => results.get(i)!);
+	return results.filter((r): r is INodeExecutionData => r !== undefined);
 }
 
 /** One batch in one transaction; with Continue On Fail a refused record is set aside and the rest retried. */
@@ -119,17 +138,17 @@ async function upsertBatch(
 	ctx: DatabaseContext,
 	batch: Pending[],
 	write: WriteOptions,
-	results: Map<number, INodeExecutionData>,
+	results: Array<INodeExecutionData | undefined>,
 	fail: (index: number, error: unknown) => void,
 ): Promise<void> {
 	let pending = batch;
 	while (pending.length) {
-		const records: UpsertRecord[] = pending.map((p) => ({ id: p.item.id, values: p.item.data, label: label(p.item, p.index), index: p.index }));
+		const records: UpsertRecord[] = pending.map((p) => new PendingRecord(p));
 		try {
 			const ids = await ctx.transport.upsert(ctx.table, records, write);
 			pending.forEach((p, k) => {
 				const json: SyncItem = { ...p.item, id: ids[k] };
-				results.set(p.index, { json: json as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } });
+				results[p.index] = { json: json as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } };
 			});
 			return;
 		} catch (error) {
