@@ -73,9 +73,20 @@ function describe(index: number | undefined, json: Record<string, unknown>): str
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/** Throws the error for a wrong field: the item, its record, the field, what it must be and what it is. */
+function wrongField(json: Record<string, unknown>, index: number | undefined, field: string, expected: string, value: unknown): never {
+	const got = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 80);
+	throw new SyncItemError(`${describe(index, json)}: field "${field}" must be ${expected}, got ${got}`, index, field);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+	return typeof value === 'string' && value.trim() !== '';
+}
+
 /**
  * Checks that `json` is a DataSync item and returns it typed. Numeric ids are accepted and turned into
- * strings (SQL and REST systems often use numbers); everything else must match exactly.
+ * strings (SQL and REST systems often use numbers); everything else must match exactly. Runs once per
+ * item in every node: the checks are plain tests, and the message of a failure is built only then.
  */
 export function parseSyncItem(json: unknown, index?: number): SyncItem {
 	if (!isPlainObject(json)) {
@@ -85,65 +96,56 @@ export function parseSyncItem(json: unknown, index?: number): SyncItem {
 			'(item)',
 		);
 	}
-	const where = describe(index, json);
-	const fail = (field: string, expected: string, value: unknown): never => {
-		const got = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 80);
-		throw new SyncItemError(`${where}: field "${field}" must be ${expected}, got ${got}`, index, field);
-	};
-	const nonEmptyString = (field: string) => {
-		const v = json[field];
-		if (typeof v !== 'string' || v.trim() === '') fail(field, 'a non-empty string', v);
-		return v as string;
-	};
-	const entity = nonEmptyString('entity');
-	const system = nonEmptyString('system');
+	const entity = json.entity;
+	if (!isNonEmptyString(entity)) return wrongField(json, index, 'entity', 'a non-empty string', entity);
+	const system = json.system;
+	if (!isNonEmptyString(system)) return wrongField(json, index, 'system', 'a non-empty string', system);
+	const rawId = json.id;
 	let id: string | null;
-	if (json.id === null) id = null;
-	else if (typeof json.id === 'string' && json.id !== '') id = json.id;
-	else if (typeof json.id === 'number' && Number.isFinite(json.id)) id = String(json.id);
-	else id = fail('id', 'a string, a number or null (null = create)', json.id);
-	if (json.op !== 'upsert' && json.op !== 'delete') fail('op', '"upsert" or "delete"', json.op);
-	if (json.shape !== 'system' && json.shape !== 'canonical') fail('shape', '"system" or "canonical"', json.shape);
-	if (!isPlainObject(json.data)) fail('data', 'an object', json.data);
-	if (json.changedAt !== undefined && json.changedAt !== null) {
-		if (typeof json.changedAt !== 'string' || !ISO_8601.test(json.changedAt) || Number.isNaN(Date.parse(json.changedAt))) {
-			fail('changedAt', 'an ISO 8601 date-time', json.changedAt);
+	if (rawId === null) id = null;
+	else if (typeof rawId === 'string' && rawId !== '') id = rawId;
+	else if (typeof rawId === 'number' && Number.isFinite(rawId)) id = String(rawId);
+	else return wrongField(json, index, 'id', 'a string, a number or null (null = create)', rawId);
+	const op = json.op;
+	if (op !== 'upsert' && op !== 'delete') return wrongField(json, index, 'op', '"upsert" or "delete"', op);
+	const shape = json.shape;
+	if (shape !== 'system' && shape !== 'canonical') return wrongField(json, index, 'shape', '"system" or "canonical"', shape);
+	const data = json.data;
+	if (!isPlainObject(data)) return wrongField(json, index, 'data', 'an object', data);
+	const changedAt = json.changedAt;
+	if (changedAt !== undefined && changedAt !== null) {
+		if (typeof changedAt !== 'string' || !ISO_8601.test(changedAt) || Number.isNaN(Date.parse(changedAt))) {
+			return wrongField(json, index, 'changedAt', 'an ISO 8601 date-time', changedAt);
 		}
 	}
-	if (json.actor !== undefined && json.actor !== null && typeof json.actor !== 'string') fail('actor', 'a string', json.actor);
-	if (json.key !== undefined && json.key !== null && typeof json.key !== 'string') fail('key', 'a string', json.key);
-	const trace = json.trace;
-	if (!isPlainObject(trace)) fail('trace', 'an object with runId, origin and hops', trace);
-	const t = trace as Record<string, unknown>;
-	if (typeof t.runId !== 'string') fail('trace.runId', 'a string', t.runId);
-	if (typeof t.origin !== 'string' || t.origin === '') fail('trace.origin', 'a non-empty string', t.origin);
-	if (typeof t.hops !== 'number' || !Number.isInteger(t.hops) || t.hops < 0) fail('trace.hops', 'a whole number >= 0', t.hops);
-	if (t.cursor !== undefined && t.cursor !== null) {
-		const c = t.cursor;
-		if (!isPlainObject(c) || typeof c.ts !== 'string' || typeof c.id !== 'string') {
-			fail('trace.cursor', 'an object { ts, id } of strings', c);
+	const actor = json.actor;
+	if (actor !== undefined && actor !== null && typeof actor !== 'string') return wrongField(json, index, 'actor', 'a string', actor);
+	const key = json.key;
+	if (key !== undefined && key !== null && typeof key !== 'string') return wrongField(json, index, 'key', 'a string', key);
+	const t = json.trace;
+	if (!isPlainObject(t)) return wrongField(json, index, 'trace', 'an object with runId, origin and hops', t);
+	const runId = t.runId;
+	if (typeof runId !== 'string') return wrongField(json, index, 'trace.runId', 'a string', runId);
+	const origin = t.origin;
+	if (typeof origin !== 'string' || origin === '') return wrongField(json, index, 'trace.origin', 'a non-empty string', origin);
+	const hops = t.hops;
+	if (typeof hops !== 'number' || !Number.isInteger(hops) || hops < 0) return wrongField(json, index, 'trace.hops', 'a whole number >= 0', hops);
+	const cursor = t.cursor;
+	if (cursor !== undefined && cursor !== null) {
+		if (!isPlainObject(cursor) || typeof cursor.ts !== 'string' || typeof cursor.id !== 'string') {
+			return wrongField(json, index, 'trace.cursor', 'an object { ts, id } of strings', cursor);
 		}
 	}
-	if (t.sync !== undefined && typeof t.sync !== 'string') fail('trace.sync', 'a string', t.sync);
+	const sync = t.sync;
+	if (sync !== undefined && typeof sync !== 'string') return wrongField(json, index, 'trace.sync', 'a string', sync);
 
-	const item: SyncItem = {
-		entity,
-		system,
-		id,
-		op: json.op as SyncOp,
-		shape: json.shape as SyncShape,
-		data: json.data as Record<string, unknown>,
-		trace: {
-			runId: t.runId as string,
-			origin: t.origin as string,
-			hops: t.hops as number,
-			...(t.cursor ? { cursor: t.cursor as SyncCursor } : {}),
-			...(t.sync ? { sync: t.sync as string } : {}),
-		},
-	};
-	if (typeof json.changedAt === 'string') item.changedAt = json.changedAt;
-	if (typeof json.actor === 'string') item.actor = json.actor;
-	if (typeof json.key === 'string') item.key = json.key;
+	const trace: SyncTrace = { runId, origin, hops };
+	if (cursor) trace.cursor = cursor as unknown as SyncCursor;
+	if (sync) trace.sync = sync;
+	const item: SyncItem = { entity, system, id, op, shape, data, trace };
+	if (typeof changedAt === 'string') item.changedAt = changedAt;
+	if (typeof actor === 'string') item.actor = actor;
+	if (typeof key === 'string') item.key = key;
 	return item;
 }
 

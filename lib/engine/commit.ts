@@ -67,6 +67,16 @@ function checkResult(result: unknown, index: number): WriteResult {
 	return r as unknown as WriteResult;
 }
 
+function byEntityOf<T extends { entity: string }>(list: T[]): Map<string, T[]> {
+	const out = new Map<string, T[]>();
+	for (const item of list) {
+		const mine = out.get(item.entity);
+		if (mine) mine.push(item);
+		else out.set(item.entity, [item]);
+	}
+	return out;
+}
+
 function later(a: string | null, b: string | null): string | null {
 	if (a === null) return b;
 	if (b === null) return a;
@@ -88,15 +98,16 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		const refs = checked.map((r) => ({ entity: r.entity, key: r.key, system: r.system }));
 		const planned = new Map<string, PlannedChange>();
 		for (const p of await tx.plannedChanges(options.runId, refs)) planned.set(`${p.entity}\u0000${p.key}\u0000${p.system}`, p);
-		const entities = [...new Set(checked.map((r) => r.entity))];
 		const links = new Map<string, Link>();
-		const byExternal = new Map<string, Link>();
-		for (const entity of entities) {
-			const mine = checked.filter((r) => r.entity === entity);
+		/** Which golden record holds each external id; the base snapshot only of links saved by this commit. */
+		const byExternal = new Map<string, { key: string; base?: Link['base'] }>();
+		for (const [entity, mine] of byEntityOf(checked)) {
 			for (const l of await tx.linksByRef(entity, mine)) links.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
 			const ids = mine.filter((r) => r.id !== null && r.id !== undefined).map((r) => ({ system: r.system, id: String(r.id) }));
-			for (const l of await tx.linksByExternalId(entity, ids)) byExternal.set(`${l.entity}\u0000${l.system}\u0000${l.externalId}`, l);
+			for (const l of await tx.linkRefsByExternalId(entity, ids)) byExternal.set(`${entity}\u0000${l.system}\u0000${l.externalId}`, { key: l.key });
 		}
+		/** Competing values of duplicate-link conflicts that wait for the other link's base snapshot (read below). */
+		const otherBases: Array<{ entity: string; key: string; system: string; value: { key: string; data?: unknown } }> = [];
 
 		const result: CommitResult = { committed: 0, failed: 0, unmatched: [], cursors: [], waiting: 0 };
 		const done = new Set<string>();
@@ -170,6 +181,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			const id = String(r.id);
 			const other = byExternal.get(`${r.entity}\u0000${r.system}\u0000${id}`);
 			if (other && other.key !== r.key) {
+				const otherValue: { key: string; data?: unknown } = { key: other.key, data: other.base };
+				if (other.base === undefined) otherBases.push({ entity: r.entity, key: other.key, system: r.system, value: otherValue });
 				conflicts.push({
 					sync: options.sync,
 					runId: options.runId,
@@ -181,7 +194,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 					status: 'open',
 					fields: [],
 					competing: [
-						{ role: 'golden', system: r.system, value: { key: other.key, data: other.base } },
+						{ role: 'golden', system: r.system, value: otherValue },
 						{ role: 'incoming', system: r.system, value: { key: r.key, data: plan.data } },
 					],
 					item: { entity: r.entity, system: r.system, id, op: 'upsert', shape: 'canonical', data: plan.data, key: r.key, trace: { runId: options.runId, origin: r.system, hops: 0, sync: options.sync } },
@@ -207,6 +220,10 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			audit.push(entry(r, { action: 'write', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
 		});
 
+		for (const [entity, list] of byEntityOf(otherBases)) {
+			const bases = new Map((await tx.linksByRef(entity, list)).map((l) => [`${l.key}\u0000${l.system}`, l.base]));
+			for (const o of list) o.value.data = bases.get(`${o.key}\u0000${o.system}`);
+		}
 		for (const [entity, list] of dropLinks) await tx.deleteLinks(entity, list);
 		await tx.saveTombstones(tombstones);
 		await tx.saveLinks([...saveLinks.values()]);

@@ -70,17 +70,27 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 			result.blocked.push({ item, sourceIndex, reason, detail });
 		};
 
-		items.forEach((item, sourceIndex) => {
+		const checkHash = options.writtenHashCheck ?? true;
+		// The data's hash serves the written-hash check and the delivery mark; neither on, not computed.
+		const hashed = checkHash || window > 0;
+		for (let sourceIndex = 0; sourceIndex < items.length; sourceIndex++) {
+			const item = items[sourceIndex];
 			if (options.ownActor !== undefined && item.actor === options.ownActor) block(item, sourceIndex, 'own-actor', `made by the sync's own actor ${item.actor}`);
 			else if (item.trace.hops > maxHops) block(item, sourceIndex, 'hop-limit', `travelled ${item.trace.hops} hops, more than ${maxHops}`);
-			else open.push({ item, sourceIndex, hash: canonicalHash(item.data) });
-		});
+			else open.push({ item, sourceIndex, hash: hashed ? canonicalHash(item.data) : '' });
+		}
 
-		if (options.writtenHashCheck ?? true) {
+		if (checkHash && open.length) {
+			const byEntity = new Map<string, typeof open>();
+			for (const o of open) {
+				const list = byEntity.get(o.item.entity);
+				if (list) list.push(o);
+				else byEntity.set(o.item.entity, [o]);
+			}
 			const next: typeof open = [];
-			for (const entity of new Set(open.map((o) => o.item.entity))) {
-				const mine = open.filter((o) => o.item.entity === entity);
-				const links = await tx.linksByExternalId(
+			for (const [entity, mine] of byEntity) {
+				// Only the hashes: the links' base snapshots are not needed here.
+				const links = await tx.linkRefsByExternalId(
 					entity,
 					mine.filter((o) => o.item.id !== null).map((o) => ({ system: o.item.system, id: o.item.id as string })),
 				);
@@ -91,21 +101,21 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 					else next.push(o);
 				}
 			}
-			open = next.sort((a, b) => a.sourceIndex - b.sourceIndex);
+			open = byEntity.size > 1 ? next.sort((a, b) => a.sourceIndex - b.sourceIndex) : next;
 		}
 
 		if (window > 0 && open.length) {
-			const deliveryHash = (o: (typeof open)[number]) =>
-				canonicalHash({ entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash });
-			const seen = await tx.seenDeliveries(open.map(deliveryHash), new Date(now.getTime() - window * 1000).toISOString());
+			// One hash per delivery, used for the lookup and the batch's own repeats.
+			const deliveries = open.map((o) => canonicalHash({ entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash }));
+			const seen = await tx.seenDeliveries(deliveries, new Date(now.getTime() - window * 1000).toISOString());
 			const inBatch = new Set<string>();
 			const next: typeof open = [];
-			for (const o of open) {
-				const h = deliveryHash(o);
+			open.forEach((o, i) => {
+				const h = deliveries[i];
 				if (seen.has(h) || inBatch.has(h)) block(o.item, o.sourceIndex, 'duplicate-delivery', `the same change arrived within ${window} s`);
 				else next.push(o);
 				inBatch.add(h);
-			}
+			});
 			open = next;
 		}
 

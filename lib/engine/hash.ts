@@ -23,6 +23,9 @@ export function canonicalValue(value: unknown): unknown {
 	if (typeof value === 'number') return Number.isFinite(value) ? (Object.is(value, -0) ? 0 : value) : null;
 	if (typeof value === 'bigint') return Number(value);
 	if (typeof value === 'string') {
+		// Both forms below start with a digit (or a minus sign): most text (names, emails) is neither.
+		const first = value.charCodeAt(0);
+		if (!((first >= 48 && first <= 57) || first === 45)) return value;
 		if (DECIMAL.test(value)) {
 			const n = Number(value);
 			// Only when the number prints back as the same digits (trailing fraction zeros aside): a long id
@@ -80,6 +83,63 @@ function canonicalScalar(value: unknown): unknown {
 }
 
 /**
+ * An object's own keys in the order Array.prototype.sort gives them (by UTF-16 code units): a record's few
+ * dozen keys sorted in place, where sort() would copy them into a work area for every record hashed.
+ */
+function sortedKeys(value: object): string[] {
+	const keys = Object.keys(value);
+	if (keys.length > 64) return keys.sort();
+	for (let i = 1; i < keys.length; i++) {
+		const key = keys[i];
+		let j = i - 1;
+		while (j >= 0 && keys[j] > key) {
+			keys[j + 1] = keys[j];
+			j--;
+		}
+		keys[j + 1] = key;
+	}
+	return keys;
+}
+
+/**
+ * The JSON text of an object key with its colon, without and with the comma before it (keys repeat from
+ * record to record; bounded: cleared when full).
+ */
+const keyTexts = new Map<string, [string, string]>();
+
+function keyText(key: string): [string, string] {
+	let text = keyTexts.get(key);
+	if (text === undefined) {
+		if (keyTexts.size >= 10_000) keyTexts.clear();
+		const quoted = `${JSON.stringify(key)}:`;
+		keyTexts.set(key, (text = [quoted, `,${quoted}`]));
+	}
+	return text;
+}
+
+/** The canonical JSON text of a scalar (JSON.stringify of canonicalScalar), or undefined where that is UNUSUAL. */
+function writeScalar(value: unknown): string | undefined {
+	switch (typeof value) {
+		case 'string': {
+			const canonical = canonicalValue(value);
+			// A number from a decimal text is finite: its JSON text is its String.
+			return typeof canonical === 'string' ? JSON.stringify(canonical) : String(canonical);
+		}
+		case 'number':
+			// String(-0) is "0", as JSON writes it.
+			return Number.isFinite(value) ? String(value) : 'null';
+		case 'boolean':
+			return value ? 'true' : 'false';
+		case 'undefined':
+			return 'null';
+		default:
+			if (value === null) return 'null';
+			if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'null' : `"${value.toISOString()}"`;
+			return undefined;
+	}
+}
+
+/**
  * The canonical JSON text of `value`, the same text as JSON.stringify(canonicalValue(value)) without
  * building the canonical copy; undefined for what it leaves to that path.
  */
@@ -94,20 +154,22 @@ function write(value: unknown): string | undefined {
 			}
 			return `${out}]`;
 		}
-		const keys = Object.keys(value).sort();
-		let out = '';
-		for (const key of keys) {
+		const keys = sortedKeys(value);
+		let out = '{';
+		let first = true;
+		for (let k = 0; k < keys.length; k++) {
+			const key = keys[k];
 			const v = (value as Record<string, unknown>)[key];
 			if (v === undefined) continue;
 			if (unusualKey(key)) return undefined;
-			const item = write(v);
+			const item = typeof v === 'object' && v !== null ? write(v) : writeScalar(v);
 			if (item === undefined) return undefined;
-			out += `${out ? ',' : ''}${JSON.stringify(key)}:${item}`;
+			out += keyText(key)[first ? 0 : 1] + item;
+			first = false;
 		}
-		return `{${out}}`;
+		return `${out}}`;
 	}
-	const scalar = canonicalScalar(value);
-	return scalar === UNUSUAL ? undefined : JSON.stringify(scalar);
+	return writeScalar(value);
 }
 
 /** The canonical JSON text of a value: equal texts mean equal data. */

@@ -183,6 +183,9 @@ export class Batch {
 
 	readonly dirtyGolden = new Set<string>();
 
+	/** Keys of the golden records this batch created (nothing of theirs is stored yet). */
+	readonly created = new Set<string>();
+
 	readonly dirtyLinks = new Map<string, Link>();
 
 	readonly removedLinks = new Map<string, { key: string; system: string }>();
@@ -225,16 +228,19 @@ export class Batch {
 	/** Reads, in a fixed number of statements, everything the items can touch. */
 	async load(items: SyncItem[], extraKeys: string[] = []): Promise<void> {
 		const refs = items.filter((it) => it.id !== null).map((it) => ({ system: it.system, id: it.id as string }));
-		for (const link of await this.tx.linksByExternalId(this.entity, refs)) this.linkByRef.set(`${link.system}\u0000${link.externalId}`, link);
+		// Which records are linked, and to which key: their links themselves (base snapshots included)
+		// are read once below, with every other link of those keys.
+		const linked = new Map<string, string>();
+		for (const l of await this.tx.linkRefsByExternalId(this.entity, refs)) linked.set(`${l.system}\u0000${l.externalId}`, l.key);
 		const wanted: Array<{ field: string; value: string }> = [];
 		for (const it of items) {
-			if (it.op === 'upsert' && !this.linkByRef.has(`${it.system}\u0000${it.id}`)) wanted.push(...matchValuesOf(it.data, this.matchKeys));
+			if (it.op === 'upsert' && !linked.has(`${it.system}\u0000${it.id}`)) wanted.push(...this.matchValues(it.data));
 		}
-		const unlinked = refs.filter((r) => !this.linkByRef.has(`${r.system}\u0000${r.id}`));
+		const unlinked = refs.filter((r) => !linked.has(`${r.system}\u0000${r.id}`));
 		for (const t of await this.tx.tombstones(this.entity, unlinked)) this.tombstones.set(`${t.system}\u0000${t.externalId}`, t);
 		const matches = await this.tx.matchValues(this.entity, wanted);
 		const keys = new Set<string>(extraKeys);
-		for (const l of this.linkByRef.values()) keys.add(l.key);
+		for (const key of linked.values()) keys.add(key);
 		for (const m of matches) keys.add(m.key);
 		const keyList = [...keys];
 		for (const g of await this.tx.goldenByKey(this.entity, keyList)) this.golden.set(g.key, g);
@@ -250,6 +256,16 @@ export class Batch {
 		}
 	}
 
+	/** Match values by record data object: an item's data and a golden record's data are each asked several times. */
+	private readonly matchValueCache = new Map<CanonicalData, Array<{ field: string; value: string }>>();
+
+	/** The match values of a record's data (never changed in place, so computed once per object). */
+	matchValues(data: CanonicalData): Array<{ field: string; value: string }> {
+		let values = this.matchValueCache.get(data);
+		if (values === undefined) this.matchValueCache.set(data, (values = matchValuesOf(data, this.matchKeys)));
+		return values;
+	}
+
 	private indexAdd(field: string, value: string, key: string) {
 		const k = `${field}\u0000${value}`;
 		let set = this.matchIndex.get(k);
@@ -258,8 +274,8 @@ export class Batch {
 	}
 
 	private reindex(before: CanonicalData | null, after: GoldenRecord) {
-		if (before) for (const m of matchValuesOf(before, this.matchKeys)) this.matchIndex.get(`${m.field}\u0000${m.value}`)?.delete(after.key);
-		if (!after.deleted) for (const m of matchValuesOf(after.data, this.matchKeys)) this.indexAdd(m.field, m.value, after.key);
+		if (before) for (const m of this.matchValues(before)) this.matchIndex.get(`${m.field}\u0000${m.value}`)?.delete(after.key);
+		if (!after.deleted) for (const m of this.matchValues(after.data)) this.indexAdd(m.field, m.value, after.key);
 	}
 
 	putLink(link: Link) {
@@ -366,7 +382,7 @@ export class Batch {
 		const link = this.linkByRef.get(`${item.system}\u0000${item.id}`);
 		if (link) return { key: link.key, link };
 		const candidates = new Set<string>();
-		for (const m of matchValuesOf(item.data, this.matchKeys)) {
+		for (const m of this.matchValues(item.data)) {
 			for (const key of this.matchIndex.get(`${m.field}\u0000${m.value}`) ?? []) candidates.add(key);
 		}
 		if (candidates.size > 1) {
@@ -435,11 +451,22 @@ export class Batch {
 		}
 		if (identity.key === '') {
 			const key = randomUUID();
+			this.created.add(key);
+			// The golden record and the source's base start as the same data: one copy serves both (records
+			// are never changed in place), and the store prints it once.
+			const data = { ...item.data };
+			const origin = { system: item.system, at };
+			const fields: GoldenRecord['fields'] = {};
+			for (const f of Object.keys(data)) {
+				// As Object.fromEntries would: "__proto__" is an own field here, not the prototype.
+				if (f === '__proto__') Object.defineProperty(fields, f, { value: origin, enumerable: true, writable: true, configurable: true });
+				else fields[f] = origin;
+			}
 			const record: GoldenRecord = {
 				entity: this.entity,
 				key,
-				data: { ...item.data },
-				fields: Object.fromEntries(Object.keys(item.data).map((f) => [f, { system: item.system, at }])),
+				data,
+				fields,
 				version: 1,
 				deleted: false,
 				updatedAt: this.tx.now,
@@ -450,7 +477,7 @@ export class Batch {
 				key,
 				system: item.system,
 				externalId: item.id as string,
-				base: { ...item.data },
+				base: data,
 				writtenHash: null,
 				writtenAt: null,
 				sourceAt: item.changedAt ?? null,
@@ -505,8 +532,11 @@ export class Batch {
 		}
 		// A change that only repeats values already waiting for review adds nothing (a re-delivery).
 		const waiting = new Map<string, unknown>();
-		for (const c of this.openConflicts.get(key) ?? []) {
-			if (c.kind === 'field' && c.system === item.system) for (const f of c.fields) waiting.set(f, c.item.data[f]);
+		const stored = this.openConflicts.get(key);
+		if (stored) {
+			for (const c of stored) {
+				if (c.kind === 'field' && c.system === item.system) for (const f of c.fields) waiting.set(f, c.item.data[f]);
+			}
 		}
 		if (
 			waiting.size &&
@@ -684,8 +714,8 @@ export class Batch {
 	/** Writes everything this batch changed: a fixed number of statements. */
 	async save(changes: ResolvedChange[]): Promise<void> {
 		const goldens = [...this.dirtyGolden].map((k) => this.golden.get(k) as GoldenRecord);
-		const matchRows = goldens.filter((g) => !g.deleted).flatMap((g) => matchValuesOf(g.data, this.matchKeys).map((m) => ({ key: g.key, ...m })));
-		await this.tx.saveGolden(goldens, matchRows);
+		const matchRows = goldens.filter((g) => !g.deleted).flatMap((g) => this.matchValues(g.data).map((m) => ({ key: g.key, ...m })));
+		await this.tx.saveGolden(goldens, matchRows, this.created);
 		await this.tx.deleteLinks(this.entity, [...this.removedLinks.values()]);
 		await this.tx.saveTombstones(this.newTombstones);
 		await this.tx.saveLinks([...this.dirtyLinks.values()]);

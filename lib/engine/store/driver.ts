@@ -1,10 +1,11 @@
 /**
- * The two store backends behind one small interface: SQL is written once with `?` placeholders and
- * JSON-array parameters, and each driver adapts what differs (placeholders, row sources, locking).
+ * The two store backends behind one small interface: SQL is written once with `?` placeholders, a
+ * batch of rows travelling as one parameter (`RowBatch`), and each driver adapts what differs
+ * (placeholders, row sources, locking).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Pool, type PoolClient } from 'pg';
 
 export type SqlValue = string | number | null;
@@ -13,14 +14,41 @@ export type Row = Record<string, unknown>;
 /** `json`: an object or array, stored as its JSON text; a batch carries it as that text. */
 export type ColumnType = 'text' | 'int' | 'json';
 
+/**
+ * A batch of rows for a row source (`Sql.rows`): one `?` in the SQL text, whatever the batch's size.
+ * Each driver binds it its own way (see `encodeRows` and the SQLite driver).
+ */
+export class RowBatch {
+	private constructor(
+		readonly columns: Record<string, ColumnType>,
+		readonly list: readonly unknown[],
+		readonly row: (item: unknown) => Record<string, unknown>,
+		/** The JSON text of a json column's value (the caller may serve it from a cache). */
+		readonly print: (value: unknown) => string,
+	) {}
+
+	/** `row` gives each item's column values by column name. */
+	static of<T>(
+		columns: Record<string, ColumnType>,
+		list: readonly T[],
+		row: (item: T) => Record<string, unknown>,
+		print: (value: unknown) => string = (value) => JSON.stringify(value),
+	): RowBatch {
+		return new RowBatch(columns, list, row as (item: unknown) => Record<string, unknown>, print);
+	}
+}
+
+/** A statement parameter: a value, or a batch of rows for the statement's one row source. */
+export type SqlParam = SqlValue | RowBatch;
+
 /** What a store statement runs on: the backend inside or outside a transaction. */
 export interface Sql {
 	readonly dialect: 'sqlite' | 'postgres';
-	all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
-	run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+	all<T extends Row = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+	run(sql: string, params?: readonly SqlParam[]): Promise<number>;
 	/**
-	 * A row source for a FROM clause that reads one parameter, the batch as `encodeRows` writes it, so a
-	 * whole batch travels in one parameter and one round trip whatever its size.
+	 * A row source for a FROM clause that reads one parameter, a `RowBatch`, so that a whole batch is
+	 * one statement (one round trip on Postgres) whatever its size. A statement has at most one.
 	 */
 	rows(columns: Record<string, ColumnType>, alias: string): string;
 }
@@ -36,19 +64,24 @@ export interface Driver extends Sql {
 }
 
 /**
- * The parameter of a batch row source: a JSON array of rows, each an array of its column values in
- * column order (json columns as their JSON text). Positional rows, not objects: both backends then read
- * each value by index from a row parsed once, where a key lookup per column re-parsed the row (SQLite)
- * and a nested object was parsed and printed again (both).
+ * A batch as one text parameter (Postgres): a JSON array of rows, each an array of its column values in
+ * column order (json columns as their JSON text). Positional rows, not objects: the backend then reads
+ * each value by index from a row parsed once, where a key lookup per column re-parsed the row and a
+ * nested object was parsed and printed again.
  */
-export function encodeRows<T>(columns: Record<string, ColumnType>, list: readonly T[], row: (item: T) => Record<string, unknown>): string {
+export function encodeRows<T>(
+	columns: Record<string, ColumnType>,
+	list: readonly T[],
+	row: (item: T) => Record<string, unknown>,
+	printJson: (value: unknown) => string = (value) => JSON.stringify(value),
+): string {
 	const names = Object.keys(columns);
 	const json = names.map((name) => columns[name] === 'json');
 	// One record often fills several rows (a golden record planned for two targets): print it once.
 	const printed = new Map<unknown, string>();
 	const print = (value: unknown) => {
 		let text = printed.get(value);
-		if (text === undefined) printed.set(value, (text = JSON.stringify(value)));
+		if (text === undefined) printed.set(value, (text = printJson(value)));
 		return text;
 	};
 	const rows = new Array<unknown[]>(list.length);
@@ -64,8 +97,17 @@ export function encodeRows<T>(columns: Record<string, ColumnType>, list: readonl
 	return JSON.stringify(rows);
 }
 
-function bindable(params: readonly SqlValue[]): SqlValue[] {
-	return params.map((p) => (p === undefined ? null : p));
+function bindable(params: readonly SqlParam[]): SqlValue[] {
+	return params.map((p) => {
+		if (p instanceof RowBatch) throw new Error('A statement takes at most one batch of rows');
+		return p === undefined ? null : p;
+	});
+}
+
+/** Where a statement's batch of rows is among its parameters (-1: none). */
+function batchAt(params: readonly SqlParam[]): number {
+	for (let i = 0; i < params.length; i++) if (params[i] instanceof RowBatch) return i;
+	return -1;
 }
 
 /** A promise chain: one SQLite connection runs one transaction at a time, whatever the callers await. */
@@ -90,6 +132,44 @@ export async function outcome<T>(work: () => Promise<T>): Promise<{ value: T } |
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Rows per statement when SQLite binds a batch (see SqliteDriver): far under SQLite's 32,766 variables
+ * for any row width here, and about as fast per row as any larger size.
+ */
+const SQLITE_CHUNK = 256;
+
+/** A statement around a batch: the SQL before and after the batch's `?`, and its prepared forms by row count. */
+interface BatchStatement {
+	before: string;
+	after: string;
+	at: number;
+	byRows: Map<number, StatementSync>;
+}
+
+/**
+ * A batch column's value as SQLite gets it: the same value and type that reading it back from the JSON
+ * text of `encodeRows` gave (`->>`): integers as INTEGER, json columns as their text, true/false as 1/0.
+ */
+function sqliteValue(type: ColumnType, value: unknown, print: (value: unknown) => string): SQLInputValue {
+	if (value === undefined || value === null) return null;
+	if (type === 'json') return print(value);
+	switch (typeof value) {
+		case 'string':
+			return value;
+		case 'number':
+			if (!Number.isFinite(value)) return null;
+			if (!Number.isInteger(value) || Math.abs(value) >= 2 ** 63) return value;
+			// Beyond 2^53 the JSON text holds the shortest digits that read back as this double, not its exact value.
+			return Number.isSafeInteger(value) ? BigInt(value) : BigInt(String(value));
+		case 'boolean':
+			return value ? 1n : 0n;
+		case 'bigint':
+			return value;
+		default:
+			return JSON.stringify(value);
+	}
+}
+
 export class SqliteDriver implements Driver {
 	readonly dialect = 'sqlite' as const;
 
@@ -97,7 +177,9 @@ export class SqliteDriver implements Driver {
 
 	private readonly mutex = new Mutex();
 
-	private readonly statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
+	private readonly statements = new Map<string, StatementSync>();
+
+	private readonly batchStatements = new Map<string, BatchStatement>();
 
 	constructor(readonly path: string) {
 		if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -107,7 +189,7 @@ export class SqliteDriver implements Driver {
 		this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000; PRAGMA cache_size = -65536;');
 	}
 
-	private prepare(sql: string) {
+	private prepare(sql: string): StatementSync {
 		let statement = this.statements.get(sql);
 		if (!statement) {
 			statement = this.db.prepare(sql);
@@ -116,18 +198,91 @@ export class SqliteDriver implements Driver {
 		return statement;
 	}
 
+	/**
+	 * Runs a statement with a batch of rows: SQLite is in-process, so there is no round trip to save, and
+	 * binding the rows as parameters (`VALUES (?, ?), …`, SQLITE_CHUNK rows a statement) costs about
+	 * half of printing them into one JSON text, escaping the JSON of json columns inside it, and parsing
+	 * it all again. A remainder runs as statements of 128, 64, … 1 rows, so every size is prepared once.
+	 */
+	private eachChunk(sql: string, params: readonly SqlParam[], at: number, execute: (statement: StatementSync, values: SQLInputValue[]) => void): void {
+		const batch = params[at] as RowBatch;
+		const count = batch.list.length;
+		if (count === 0) return;
+		let shape = this.batchStatements.get(sql);
+		if (!shape) {
+			let index = -1;
+			for (let k = 0; k <= at; k++) {
+				index = sql.indexOf('?', index + 1);
+				if (index === -1) throw new Error('The statement has fewer placeholders than parameters');
+			}
+			shape = { before: sql.slice(0, index), after: sql.slice(index + 1), at, byRows: new Map() };
+			this.batchStatements.set(sql, shape);
+		}
+		if (shape.at !== at) throw new Error('The batch of rows must keep its place among the statement\'s parameters');
+		const names = Object.keys(batch.columns);
+		const types = names.map((name) => batch.columns[name]);
+		const width = names.length;
+		const head = bindable(params.slice(0, at));
+		const tail = bindable(params.slice(at + 1));
+		// One record often fills several rows (a golden record planned for two targets): print it once.
+		const printed = new Map<unknown, string>();
+		const print = (value: unknown) => {
+			let text = printed.get(value);
+			if (text === undefined) printed.set(value, (text = batch.print(value)));
+			return text;
+		};
+		for (let start = 0; start < count; ) {
+			const left = count - start;
+			const rows = left >= SQLITE_CHUNK ? SQLITE_CHUNK : 2 ** Math.floor(Math.log2(left));
+			let statement = shape.byRows.get(rows);
+			if (!statement) {
+				const tuple = `(${new Array<string>(width).fill('?').join(', ')})`;
+				statement = this.db.prepare(`${shape.before}${new Array<string>(rows).fill(tuple).join(', ')}${shape.after}`);
+				shape.byRows.set(rows, statement);
+			}
+			const values = new Array<SQLInputValue>(head.length + rows * width + tail.length);
+			let k = 0;
+			for (const value of head) values[k++] = value;
+			for (let r = start; r < start + rows; r++) {
+				const row = batch.row(batch.list[r]);
+				for (let i = 0; i < width; i++) values[k++] = sqliteValue(types[i], row[names[i]], print);
+			}
+			for (const value of tail) values[k++] = value;
+			execute(statement, values);
+			start += rows;
+		}
+	}
+
 	private direct: Sql = {
 		dialect: 'sqlite',
-		all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => this.prepare(sql).all(...bindable(params)) as T[],
-		run: async (sql: string, params: readonly SqlValue[] = []) => Number(this.prepare(sql).run(...bindable(params)).changes),
+		all: async <T extends Row>(sql: string, params: readonly SqlParam[] = []) => {
+			const at = batchAt(params);
+			if (at === -1) return this.prepare(sql).all(...bindable(params)) as T[];
+			let out: T[] | undefined;
+			this.eachChunk(sql, params, at, (statement, values) => {
+				const rows = statement.all(...values) as T[];
+				if (out === undefined) out = rows;
+				else for (const row of rows) out.push(row);
+			});
+			return out ?? [];
+		},
+		run: async (sql: string, params: readonly SqlParam[] = []) => {
+			const at = batchAt(params);
+			if (at === -1) return Number(this.prepare(sql).run(...bindable(params)).changes);
+			let changes = 0;
+			this.eachChunk(sql, params, at, (statement, values) => {
+				changes += Number(statement.run(...values).changes);
+			});
+			return changes;
+		},
 		rows: (columns, alias) => sqliteRows(columns, alias),
 	};
 
-	all<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+	all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
 		return this.mutex.run(() => this.direct.all<T>(sql, params));
 	}
 
-	run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+	run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
 		return this.mutex.run(() => this.direct.run(sql, params));
 	}
 
@@ -160,17 +315,18 @@ export class SqliteDriver implements Driver {
 	async close(): Promise<void> {
 		await this.mutex.run(async () => {
 			this.statements.clear();
+			this.batchStatements.clear();
 			if (this.db.isOpen) this.db.close();
 		});
 	}
 }
 
+/** The batch's rows as a row source: its `?` becomes `(?, ?, …), …` when it runs (see eachChunk). */
 function sqliteRows(columns: Record<string, ColumnType>, alias: string): string {
 	const select = Object.keys(columns)
-		.map((c, i) => `value ->> ${i} AS ${c}`)
+		.map((c, i) => `column${i + 1} AS ${c}`)
 		.join(', ');
-	// jsonb_each: each row comes as binary JSON, so reading a column is an index lookup, not a parse of its text.
-	return `(SELECT ${select} FROM jsonb_each(?)) AS ${alias}`;
+	return `(SELECT ${select} FROM (VALUES ?)) AS ${alias}`;
 }
 
 export interface PgDriverConfig {
@@ -185,6 +341,17 @@ export interface PgDriverConfig {
 
 /** Serialisation failure, deadlock, and a unique violation from a concurrent insert: retried. */
 const PG_RETRY_CODES = new Set(['40001', '40P01', '23505']);
+
+/** Postgres takes a batch of rows as one JSON text (one round trip whatever its size). */
+function pgParams(params: readonly SqlParam[]): SqlValue[] {
+	if (batchAt(params) === -1) return bindable(params);
+	let batches = 0;
+	return params.map((p) => {
+		if (!(p instanceof RowBatch)) return p === undefined ? null : p;
+		if (++batches > 1) throw new Error('A statement takes at most one batch of rows');
+		return encodeRows(p.columns, p.list, p.row, p.print);
+	});
+}
 
 function toPgPlaceholders(sql: string): string {
 	let n = 0;
@@ -215,19 +382,19 @@ export class PgDriver implements Driver {
 	private static on(client: Pool | PoolClient): Sql {
 		return {
 			dialect: 'postgres',
-			all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
-				(await client.query(toPgPlaceholders(sql), bindable(params))).rows as T[],
-			run: async (sql: string, params: readonly SqlValue[] = []) =>
-				(await client.query(toPgPlaceholders(sql), bindable(params))).rowCount ?? 0,
+			all: async <T extends Row>(sql: string, params: readonly SqlParam[] = []) =>
+				(await client.query(toPgPlaceholders(sql), pgParams(params))).rows as T[],
+			run: async (sql: string, params: readonly SqlParam[] = []) =>
+				(await client.query(toPgPlaceholders(sql), pgParams(params))).rowCount ?? 0,
 			rows: pgRows,
 		};
 	}
 
-	all<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+	all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
 		return PgDriver.on(this.pool).all<T>(sql, params);
 	}
 
-	run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+	run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
 		return PgDriver.on(this.pool).run(sql, params);
 	}
 

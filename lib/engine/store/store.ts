@@ -1,9 +1,10 @@
 /**
  * The sync store: every read and write the engine makes, each one statement per batch whatever the
- * batch's size (a JSON array in one parameter), the same SQL on SQLite and Postgres.
+ * batch's size (the batch is one parameter: one JSON text and one round trip on Postgres; SQLite, in
+ * process, binds its rows a few hundred per statement), the same SQL on SQLite and Postgres.
  */
 import type { SyncCursor, SyncItem } from '../../item';
-import { encodeRows, type ColumnType, type Driver, type Sql, type SqlValue } from './driver';
+import { RowBatch, type ColumnType, type Driver, type Sql, type SqlValue } from './driver';
 import type {
 	AuditEntry,
 	CanonicalData,
@@ -24,7 +25,24 @@ const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : parse<T>(text));
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
+/**
+ * The JSON texts of the objects a transaction printed, or read where Commit writes them again, so that an
+ * object written again (a planned change's data stored as the link's base and in the audit, a golden
+ * record stored with its audit and its planned changes) is printed once, or not at all. The engine never
+ * changes a record object in place (it copies, then changes the copy), so an object's text stays true for
+ * the transaction. A plain Map: it lives as long as the transaction, whose batch holds these objects anyway.
+ */
+type JsonTexts = Map<object, string>;
+
+/** Parses a json column, remembering the text of an object for writing it again. */
+function parseJson<T>(text: unknown, texts: JsonTexts | undefined): T {
+	const value = parse<T>(text);
+	if (texts !== undefined && typeof value === 'object' && value !== null) texts.set(value, text as string);
+	return value;
+}
+
 function goldenFromRow(r: Record<string, unknown>): GoldenRecord {
+	// Not remembered as texts: a golden record is stored again only once changed, as new objects.
 	return {
 		entity: String(r.entity),
 		key: String(r.key),
@@ -36,13 +54,13 @@ function goldenFromRow(r: Record<string, unknown>): GoldenRecord {
 	};
 }
 
-function linkFromRow(r: Record<string, unknown>): Link {
+function linkFromRow(r: Record<string, unknown>, texts?: JsonTexts): Link {
 	return {
 		entity: String(r.entity),
 		key: String(r.key),
 		system: String(r.system),
 		externalId: String(r.external_id),
-		base: parse(r.base),
+		base: parseJson(r.base, texts),
 		writtenHash: str(r.written_hash),
 		writtenAt: str(r.written_at),
 		sourceAt: str(r.source_at),
@@ -117,14 +135,25 @@ export interface NewConflict {
 
 /** The store's statements inside one transaction. The engine composes its batch operations from these. */
 export class StoreTx {
+	/** See JsonTexts. */
+	private readonly texts: JsonTexts = new Map();
+
 	constructor(
 		readonly sql: Sql,
 		readonly now: string,
 	) {}
 
-	/** A batch as a row source: its FROM clause and the one parameter that carries it (see encodeRows). */
+	/** The JSON text of a json column's value: an object read or printed before in this transaction is not printed again. */
+	private readonly print = (value: unknown): string => {
+		if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+		let text = this.texts.get(value);
+		if (text === undefined) this.texts.set(value, (text = JSON.stringify(value)));
+		return text;
+	};
+
+	/** A batch as a row source: its FROM clause and the one parameter that carries it (see RowBatch). */
 	private batch<T>(columns: Record<string, ColumnType>, list: readonly T[], row: (item: T) => Record<string, unknown>) {
-		return { from: this.sql.rows(columns, 'r'), param: encodeRows(columns, list, row) };
+		return { from: this.sql.rows(columns, 'r'), param: RowBatch.of(columns, list, row, this.print) };
 	}
 
 	private keyBatch(keys: readonly string[]) {
@@ -154,7 +183,24 @@ export class StoreTx {
 			r.param,
 			entity,
 		]);
-		return rows.map(linkFromRow);
+		return rows.map((row) => linkFromRow(row));
+	}
+
+	/**
+	 * Which golden record each of these external records is linked to, and the hash last written there:
+	 * the link's identity without its base snapshot (not read, not parsed).
+	 */
+	async linkRefsByExternalId(
+		entity: string,
+		refs: Array<{ system: string; id: string }>,
+	): Promise<Array<{ key: string; system: string; externalId: string; writtenHash: string | null }>> {
+		if (!refs.length) return [];
+		const r = this.batch({ system: 'text', id: 'text' }, refs, (ref) => ref);
+		const rows = await this.sql.all(
+			`SELECT l.key, l.system, l.external_id, l.written_hash FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`,
+			[r.param, entity],
+		);
+		return rows.map((row) => ({ key: String(row.key), system: String(row.system), externalId: String(row.external_id), writtenHash: str(row.written_hash) }));
 	}
 
 	async linksByKey(entity: string, keys: string[]): Promise<Link[]> {
@@ -164,10 +210,10 @@ export class StoreTx {
 			r.param,
 			entity,
 		]);
-		return rows.map(linkFromRow);
+		return rows.map((row) => linkFromRow(row));
 	}
 
-	/** The links of these (key, system) pairs, where they exist. */
+	/** The links of these (key, system) pairs, where they exist (Commit: their base texts are kept, see JsonTexts). */
 	async linksByRef(entity: string, refs: Array<{ key: string; system: string }>): Promise<Link[]> {
 		if (!refs.length) return [];
 		const r = this.batch({ key: 'text', system: 'text' }, refs, (ref) => ref);
@@ -175,14 +221,14 @@ export class StoreTx {
 			r.param,
 			entity,
 		]);
-		return rows.map(linkFromRow);
+		return rows.map((row) => linkFromRow(row, this.texts));
 	}
 
 	async goldenByKey(entity: string, keys: string[]): Promise<GoldenRecord[]> {
 		if (!keys.length) return [];
 		const r = this.keyBatch(keys);
 		const rows = await this.sql.all(`SELECT g.* FROM ${r.from} ${this.join} golden_record g ON g.entity = ? AND g.key = r.key`, [r.param, entity]);
-		return rows.map(goldenFromRow);
+		return rows.map((row) => goldenFromRow(row));
 	}
 
 	/** Golden records (not deleted) whose match value equals one of `values`. */
@@ -196,7 +242,11 @@ export class StoreTx {
 		return rows.map((r) => ({ field: String(r.field), value: String(r.value), key: String(r.key) }));
 	}
 
-	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>): Promise<void> {
+	/**
+	 * Stores golden records, and makes their match values exactly `matchValues`. `fresh`: keys of records
+	 * created in this transaction, which have no match values stored yet.
+	 */
+	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>, fresh?: ReadonlySet<string>): Promise<void> {
 		if (!records.length) return;
 		const entity = records[0].entity;
 		const r = this.batch(
@@ -215,18 +265,26 @@ export class StoreTx {
 		);
 		// The match values of these records become exactly `matchValues`. Most saves leave them as they
 		// were (an update of other fields), so only the difference is written, not every row again.
-		const keys = this.keyBatch(records.map((g) => g.key));
-		// SQLite would take the primary key as a covering index on entity alone, scanning the whole entity per record.
-		const byKey = this.sql.dialect === 'sqlite' ? 'match_value m INDEXED BY match_value_key' : 'match_value m';
-		const stored = await this.sql.all<{ field: string; value: string; key: string }>(
-			`SELECT m.field, m.value, m.key FROM ${keys.from} ${this.join} ${byKey} ON m.entity = ? AND m.key = r.key`,
-			[keys.param, entity],
-		);
+		const known = fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records;
+		let stored: Array<{ field: string; value: string; key: string }> = [];
+		if (known.length) {
+			const keys = this.keyBatch(known.map((g) => g.key));
+			// SQLite would take the primary key as a covering index on entity alone, scanning the whole entity per record.
+			const byKey = this.sql.dialect === 'sqlite' ? 'match_value m INDEXED BY match_value_key' : 'match_value m';
+			stored = await this.sql.all<{ field: string; value: string; key: string }>(
+				`SELECT m.field, m.value, m.key FROM ${keys.from} ${this.join} ${byKey} ON m.entity = ? AND m.key = r.key`,
+				[keys.param, entity],
+			);
+		}
 		const id = (m: { field: string; value: string; key: string }) => `${m.key}\u0000${m.field}\u0000${m.value}`;
-		const wanted = new Set(matchValues.map(id));
-		const have = new Set(stored.map(id));
-		const stale = stored.filter((m) => !wanted.has(id(m)));
-		const missing = matchValues.filter((m) => !have.has(id(m)));
+		let stale = stored;
+		let missing = matchValues;
+		if (stored.length) {
+			const wanted = new Set(matchValues.map(id));
+			const have = new Set(stored.map(id));
+			stale = stored.filter((m) => !wanted.has(id(m)));
+			missing = matchValues.filter((m) => !have.has(id(m)));
+		}
 		if (stale.length) {
 			const m = this.batch({ field: 'text', value: 'text', key: 'text' }, stale, (v) => v);
 			await this.sql.run(this.deleteMatching('match_value', 'm', m.from, 'm.entity = ? AND m.field = r.field AND m.value = r.value AND m.key = r.key'), [
@@ -456,7 +514,7 @@ export class StoreTx {
 		const parsed = new Map<unknown, CanonicalData>();
 		const data = (text: unknown) => {
 			let value = parsed.get(text);
-			if (value === undefined) parsed.set(text, (value = parse<CanonicalData>(text)));
+			if (value === undefined) parsed.set(text, (value = parseJson<CanonicalData>(text, this.texts)));
 			return value;
 		};
 		return rows.map((r) => ({
@@ -502,13 +560,17 @@ export class StoreTx {
 	async saveRunCursors(runId: string, cursors: Array<{ sync: string; system: string; entity: string; cursor: SyncCursor }>): Promise<void> {
 		if (!cursors.length) return;
 		const existing = await this.runCursors(runId);
-		const merged = new Map<string, { sync: string; system: string; entity: string; cursor: SyncCursor }>();
-		for (const c of [...existing, ...cursors]) {
+		// The furthest per (sync, system, entity); a page has one cursor per record, so each is ordered once.
+		const merged = new Map<string, { c: { sync: string; system: string; entity: string; cursor: SyncCursor }; order: CursorOrder }>();
+		const add = (c: { sync: string; system: string; entity: string; cursor: SyncCursor }) => {
 			const k = `${c.sync}\u0000${c.system}\u0000${c.entity}`;
 			const prior = merged.get(k);
-			if (!prior || compareCursors(c.cursor, prior.cursor) > 0) merged.set(k, c);
-		}
-		const r = this.batch({ sync: 'text', system: 'text', entity: 'text', ts: 'text', id: 'text' }, [...merged.values()], (c) => ({
+			const order = orderOf(c.cursor);
+			if (!prior || compareOrdered(order, prior.order) > 0) merged.set(k, { c, order });
+		};
+		for (const c of existing) add(c);
+		for (const c of cursors) add(c);
+		const r = this.batch({ sync: 'text', system: 'text', entity: 'text', ts: 'text', id: 'text' }, [...merged.values()].map((m) => m.c), (c) => ({
 			sync: c.sync,
 			system: c.system,
 			entity: c.entity,
@@ -685,13 +747,25 @@ const INTEGER = /^-?\d+$/;
  * the source orders them ("9" before "10"), other ids as text.
  */
 export function compareCursors(a: SyncCursor, b: SyncCursor): number {
-	const ta = Date.parse(a.ts);
-	const tb = Date.parse(b.ts);
-	if (ta !== tb) return ta < tb ? -1 : 1;
-	const fa = subMillisecond(a.ts);
-	const fb = subMillisecond(b.ts);
-	if (fa !== fb) return fa < fb ? -1 : 1;
-	if (INTEGER.test(a.id) && INTEGER.test(b.id)) {
+	return compareOrdered(orderOf(a), orderOf(b));
+}
+
+/** A cursor's parts in the order compareCursors weighs them, worked out once per cursor. */
+interface CursorOrder {
+	time: number;
+	fraction: string;
+	id: string;
+	integer: boolean;
+}
+
+function orderOf(cursor: SyncCursor): CursorOrder {
+	return { time: Date.parse(cursor.ts), fraction: subMillisecond(cursor.ts), id: cursor.id, integer: INTEGER.test(cursor.id) };
+}
+
+function compareOrdered(a: CursorOrder, b: CursorOrder): number {
+	if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+	if (a.fraction !== b.fraction) return a.fraction < b.fraction ? -1 : 1;
+	if (a.integer && b.integer) {
 		const ia = BigInt(a.id);
 		const ib = BigInt(b.id);
 		return ia < ib ? -1 : ia > ib ? 1 : 0;
@@ -784,7 +858,7 @@ export class Store {
 			ORDER BY key LIMIT ?`,
 			[entity, options.afterKey ?? '', options.limit ?? 1000],
 		);
-		return rows.map(goldenFromRow);
+		return rows.map((row) => goldenFromRow(row));
 	}
 
 	async listLinks(entity: string, system?: string): Promise<Link[]> {
@@ -794,7 +868,7 @@ export class Store {
 			`SELECT * FROM link WHERE entity = ? ${system ? 'AND system = ?' : ''} ORDER BY key, system`,
 			params,
 		);
-		return rows.map(linkFromRow);
+		return rows.map((row) => linkFromRow(row));
 	}
 
 	async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
