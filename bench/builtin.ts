@@ -79,7 +79,7 @@ export function floorWorkflow(name: string, path: string): Json {
 		name,
 		nodes: [
 			{ ...node('Webhook', 'n8n-nodes-base.webhook', 2, 0, { httpMethod: 'POST', path, responseMode: 'responseNode', options: {} }), webhookId: randomUUID() },
-			node('Respond to Webhook', 'n8n-nodes-base.respondToWebhook', 1.1, 220, { respondWith: 'json', responseBody: '={{ { "ok": true } }}', options: {} }),
+			node('Respond to Webhook', 'n8n-nodes-base.respondToWebhook', 1.1, 220, { respondWith: 'json', responseBody: '{ "ok": true }', options: {} }),
 		],
 		connections: { Webhook: { main: [[{ node: 'Respond to Webhook', type: 'main', index: 0 }]] } },
 		settings: { executionOrder: 'v1' },

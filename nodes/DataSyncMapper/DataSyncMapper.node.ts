@@ -69,7 +69,7 @@ export class DataSyncMapper implements INodeType {
 		let wrap: CompiledWrap | undefined;
 		let direction: MapDirection = 'toCanonical';
 		try {
-			mapping = compileMapping(readMappingDocument(this));
+			mapping = compiledMapping(this);
 			if (routeBySystem) checkRoutes([...routes.keys()], mapping);
 			if (operation === 'map') {
 				direction = this.getNodeParameter('direction', 0) as MapDirection;
@@ -108,7 +108,8 @@ export class DataSyncMapper implements INodeType {
 		}
 
 		if (operation === 'export') {
-			return [[{ json: mapping.document as unknown as IDataObject, pairedItem: { item: 0 } }], []];
+			// A copy: the compiled mapping is shared by later executions, the item may be changed downstream.
+			return [[{ json: structuredClone(mapping.document) as unknown as IDataObject, pairedItem: { item: 0 } }], []];
 		}
 
 		const result = emptyOutputs();
@@ -199,26 +200,62 @@ function checkRoutes(systems: string[], mapping: CompiledMapping): void {
 	}
 }
 
-/** The mapping document from the chosen source, read from the parameters of item 0 (once per execution). */
-function readMappingDocument(ctx: IExecuteFunctions): unknown {
+/**
+ * Compiled mappings by their source text (the JSON, the shipped mapping's name or the editor's parameters),
+ * shared by every execution of this process: the same mapping is parsed and compiled once, not once per
+ * execution (about 0.3 ms for the templates' mapping, paid on every real-time change otherwise). A
+ * compiled mapping is read-only; a changed mapping has another text and is compiled anew.
+ */
+const compiledMappings = new Map<string, CompiledMapping>();
+const MAX_COMPILED_MAPPINGS = 64;
+
+/** The compiled mapping from the chosen source, read from the parameters of item 0 (once per execution). */
+function compiledMapping(ctx: IExecuteFunctions): CompiledMapping {
+	const { key, read } = mappingSource(ctx);
+	const known = compiledMappings.get(key);
+	if (known) {
+		// Most recently used last: the first entry is the one to drop when full.
+		compiledMappings.delete(key);
+		compiledMappings.set(key, known);
+		return known;
+	}
+	const mapping = compileMapping(read());
+	compiledMappings.set(key, mapping);
+	if (compiledMappings.size > MAX_COMPILED_MAPPINGS) compiledMappings.delete(compiledMappings.keys().next().value as string);
+	return mapping;
+}
+
+/** The mapping source as a cache key, and how to read its document. */
+function mappingSource(ctx: IExecuteFunctions): { key: string; read: () => unknown } {
 	const source = ctx.getNodeParameter('mappingSource', 0) as string;
 	if (source === 'shipped') {
 		const name = ctx.getNodeParameter('shippedMapping', 0) as string;
-		const doc = shippedMapping(name);
-		if (!doc) throw new MappingConfigError(`there is no shipped mapping "${name}"`);
-		return doc;
+		return {
+			key: `shipped\u0000${name}`,
+			read: () => {
+				const doc = shippedMapping(name);
+				if (!doc) throw new MappingConfigError(`there is no shipped mapping "${name}"`);
+				return doc;
+			},
+		};
 	}
 	if (source === 'json') {
 		const raw = ctx.getNodeParameter('mappingJson', 0) as unknown;
-		if (typeof raw !== 'string') return raw;
-		const parsed = attempt(() => JSON.parse(raw) as unknown);
-		if (!parsed.ok) throw new MappingConfigError(`"Mapping (JSON)" is not valid JSON: ${(parsed.error as Error).message}`);
-		return parsed.value;
+		if (typeof raw !== 'string') return { key: `json\u0000${JSON.stringify(raw)}`, read: () => raw };
+		return {
+			key: `json\u0000${raw}`,
+			read: () => {
+				const parsed = attempt(() => JSON.parse(raw) as unknown);
+				if (!parsed.ok) throw new MappingConfigError(`"Mapping (JSON)" is not valid JSON: ${(parsed.error as Error).message}`);
+				return parsed.value;
+			},
+		};
 	}
-	return editorToDocument({
+	const parameters: EditorParameters = {
 		entity: ctx.getNodeParameter('entity', 0) as string,
 		systems: ctx.getNodeParameter('systems', 0, {}) as EditorParameters['systems'],
 		canonicalFields: ctx.getNodeParameter('canonicalFields', 0, {}) as EditorParameters['canonicalFields'],
 		sensitiveFields: ctx.getNodeParameter('sensitiveFields', 0, '') as string,
-	});
+	};
+	return { key: `editor\u0000${JSON.stringify(parameters)}`, read: () => editorToDocument(parameters) };
 }

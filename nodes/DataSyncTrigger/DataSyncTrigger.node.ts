@@ -5,6 +5,7 @@ import {
 	type IDataObject,
 	type ICredentialTestFunctions,
 	type INodeCredentialTestResult,
+	type INodeParameters,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookFunctions,
@@ -17,6 +18,36 @@ import { ReplayGuard, verifyWebhook } from '../../lib/connectors/webhook/signatu
 
 /** Signatures accepted in this process within the replay window (see ReplayGuard). */
 const replays = new ReplayGuard();
+
+/**
+ * How long the signing secrets read from a credential are reused by this process. Reading a credential
+ * in a webhook costs n8n a database read, a decryption and (n8n 2.x) an expression isolate built while
+ * the request waits: tens of milliseconds on a small machine, paid on every delivery otherwise. A secret
+ * added to the credential works at once (a signature that matches no cached secret reads the credential
+ * again); a secret removed from it is refused within this time.
+ */
+export const SECRET_CACHE_MS = 10_000;
+
+const secretCache = new Map<string, { secrets: string[]; at: number }>();
+
+/** The credential's current and previous secret, cached per credential (see SECRET_CACHE_MS). */
+async function signingSecrets(ctx: IWebhookFunctions, now: number, reread: boolean): Promise<{ secrets: string[]; cached: boolean }> {
+	const id = ctx.getNode().credentials?.dataSyncWebhookApi?.id;
+	const hit = id ? secretCache.get(id) : undefined;
+	if (!reread && hit && now - hit.at >= 0 && now - hit.at < SECRET_CACHE_MS) return { secrets: hit.secrets, cached: true };
+	const credentials = await ctx.getCredentials('dataSyncWebhookApi');
+	const secrets = [String(credentials.secret ?? ''), String(credentials.previousSecret ?? '')];
+	if (id) secretCache.set(id, { secrets, at: now });
+	return { secrets, cached: false };
+}
+
+/**
+ * n8n (2.41 and later) resolves a webhook description field that carries a resolver under this key without
+ * its expression engine, as its own Webhook node does (`fromParameter` in n8n-workflow); older versions
+ * ignore the key and evaluate the expression. Either way the path is the node's Path parameter.
+ */
+const WEBHOOK_RESOLVERS = Symbol.for('n8n.webhookDescriptionResolvers');
+const PATH_TEMPLATE = '={{$parameter["path"]}}';
 
 interface TriggerOptions {
 	signatureHeader?: string;
@@ -37,7 +68,12 @@ export class DataSyncTrigger implements INodeType {
 		name: 'dataSyncTrigger',
 		icon: { light: 'file:trigger.svg', dark: 'file:trigger.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 1.1 behaves as 1. It exists for n8n: for a webhook node of typeVersion 1, n8n evaluates an
+		// expression on every request before the node runs (the old Webhook node's "binaryData" option).
+		// In n8n 2.x that is an evaluation in an isolated-vm isolate (a few ms), and where isolates are built
+		// only when needed (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE) the only reason to build one per request.
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle: '={{"POST /" + $parameter["path"]}}',
 		description: 'Receive signed change notifications from a system, in real time',
 		defaults: { name: 'DataSync Trigger' },
@@ -52,8 +88,9 @@ export class DataSyncTrigger implements INodeType {
 				// Empty, so n8n answers with the webhookResponse below ({ received: n }); left out, n8n
 				// would send its default text instead.
 				responseData: '',
-				path: '={{$parameter["path"]}}',
+				path: PATH_TEMPLATE,
 				isFullPath: true,
+				[WEBHOOK_RESOLVERS]: { path: { template: PATH_TEMPLATE, resolve: (parameters: INodeParameters) => parameters.path } },
 			},
 		],
 		properties: [
@@ -193,16 +230,20 @@ export class DataSyncTrigger implements INodeType {
 		if (!req.rawBody && typeof req.readRawBody === 'function') await req.readRawBody();
 		const rawBody = Buffer.isBuffer(req.rawBody) ? req.rawBody : Buffer.from(typeof req.rawBody === 'string' ? req.rawBody : '', 'utf8');
 
-		const credentials = await this.getCredentials('dataSyncWebhookApi');
 		const now = Date.now();
-		const verdict = verifyWebhook({
-			secrets: [String(credentials.secret ?? ''), String(credentials.previousSecret ?? '')],
-			timestamp: header(options.timestampHeader, 'x-datasync-timestamp'),
-			signature: header(options.signatureHeader, 'x-datasync-signature'),
-			rawBody,
-			now,
-			windowSeconds,
-		});
+		const verify = (secrets: string[]) =>
+			verifyWebhook({
+				secrets,
+				timestamp: header(options.timestampHeader, 'x-datasync-timestamp'),
+				signature: header(options.signatureHeader, 'x-datasync-signature'),
+				rawBody,
+				now,
+				windowSeconds,
+			});
+		const known = await signingSecrets(this, now, false);
+		let verdict = verify(known.secrets);
+		// A secret set since the credential was last read: read it again before refusing.
+		if (!verdict.ok && known.cached && verdict.reason === 'signature does not match') verdict = verify((await signingSecrets(this, now, true)).secrets);
 		if (!verdict.ok) return refuse(401, verdict.reason);
 		if (!replays.accept(verdict.signature, now, windowSeconds)) return refuse(401, 'request already received (replay)');
 

@@ -364,6 +364,58 @@ describe('DataSync Trigger in stock n8n: rotating the signing secret', () => {
 	});
 });
 
+describe('DataSync Trigger in stock n8n: typeVersion 1.1 (the default) behaves as 1', () => {
+	const SECRET11 = 'the-v1.1-signing-secret-0123456789';
+	let path: string;
+	let workflowId: string;
+
+	beforeAll(async () => {
+		const credential = await n8n.createCredential('dataSyncWebhookApi', 'crm signing secret (v1.1)', { secret: SECRET11 });
+		path = `datasync/crm/contact-${uniqueId('trigger-v11')}`;
+		const workflow = await n8n.createWorkflow({
+			name: 'acceptance: DataSync Trigger 1.1',
+			nodes: [
+				{
+					id: randomUUID(),
+					name: 'DataSync Trigger',
+					type: nodeType('dataSyncTrigger'),
+					typeVersion: 1.1,
+					position: [0, 0],
+					webhookId: randomUUID(),
+					parameters: { path, entity: 'contact', system: 'crm', options: {} },
+					credentials: { dataSyncWebhookApi: credential },
+				},
+			],
+			connections: {},
+		});
+		workflowId = workflow.id;
+		await n8n.publish(workflowId);
+	});
+
+	const send = async (id: number, contentType: string, secret = SECRET11) => {
+		const body = JSON.stringify({ id, op: 'update', data: { email: `v11-${id}@example.com`, name: HOSTILE } });
+		const timestamp = String(Math.floor(Date.now() / 1000));
+		const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+		return await n8n.webhook(path, undefined, {
+			raw: body,
+			headers: { 'content-type': contentType, 'x-datasync-timestamp': timestamp, 'x-datasync-signature': `sha256=${signature}` },
+		});
+	};
+
+	it('answers signed changes 200 and runs them, also sent as text/plain (n8n leaves such a body unparsed)', async () => {
+		expect(await send(1, 'application/json')).toMatchObject({ status: 200, body: { received: 1 } });
+		expect(await send(2, 'text/plain')).toMatchObject({ status: 200, body: { received: 1 } });
+		const forged = await send(3, 'application/json', 'a-guessed-secret-that-is-wrong');
+		expect({ status: forged.status, body: forged.body }).toEqual({ status: 401, body: { error: 'signature does not match' } });
+		const executions = await n8n.waitForExecutions(workflowId, 2);
+		const items = executions.map((e) => e.data!.resultData.runData['DataSync Trigger'][0].data!.main[0]![0].json);
+		expect(items.map((i) => i.id).sort()).toEqual(['1', '2']);
+		expect(items[0]).toMatchObject({ entity: 'contact', system: 'crm', op: 'upsert', shape: 'system', data: { name: HOSTILE } });
+		await sleep(1_500);
+		expect(await n8n.executions(workflowId)).toHaveLength(2);
+	});
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // 2. DataSync Database on each dialect.
 

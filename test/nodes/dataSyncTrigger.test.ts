@@ -9,7 +9,8 @@ type Request = ReturnType<IWebhookFunctions['getRequestObject']>;
 type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
 import { signWebhook } from '../../lib/connectors/webhook/signature';
 import { parseSyncItem } from '../../lib/item';
-import { DataSyncTrigger } from '../../nodes/DataSyncTrigger/DataSyncTrigger.node';
+import { resolveWebhookDescriptionField, webhookDescriptionIsNativelyResolvable } from 'n8n-workflow';
+import { DataSyncTrigger, SECRET_CACHE_MS } from '../../nodes/DataSyncTrigger/DataSyncTrigger.node';
 
 const SECRET = 'trigger-secret-0123456789';
 const PARAMS: IDataObject = {
@@ -32,7 +33,14 @@ interface Call {
 	sent?: unknown;
 }
 
-async function deliver(body: string, headers: Record<string, string>, params: IDataObject = {}): Promise<Call> {
+/** A stored credential as n8n hands it out: its id on the node, its data read on each getCredentials. */
+interface StoredCredential {
+	id: string;
+	data: { secret: string; previousSecret?: string };
+	reads: number;
+}
+
+async function deliver(body: string, headers: Record<string, string>, params: IDataObject = {}, credential?: StoredCredential): Promise<Call> {
 	const call: Partial<Call> = {};
 	const res = {
 		status(code: number) {
@@ -52,8 +60,19 @@ async function deliver(body: string, headers: Record<string, string>, params: ID
 		getResponseObject: () => res,
 		getHeaderData: () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
 		getNodeParameter: ((name: string, fallback?: unknown) => all[name] ?? fallback) as IWebhookFunctions['getNodeParameter'],
-		getCredentials: (async () => ({ secret: SECRET, previousSecret: '' })) as IWebhookFunctions['getCredentials'],
-		getNode: () => ({ name: 'DataSync Trigger', type: 'dataSyncTrigger', typeVersion: 1, parameters: all }) as unknown as INode,
+		getCredentials: (async () => {
+			if (!credential) return { secret: SECRET, previousSecret: '' };
+			credential.reads++;
+			return { previousSecret: '', ...credential.data };
+		}) as IWebhookFunctions['getCredentials'],
+		getNode: () =>
+			({
+				name: 'DataSync Trigger',
+				type: 'dataSyncTrigger',
+				typeVersion: 1,
+				parameters: all,
+				...(credential ? { credentials: { dataSyncWebhookApi: { id: credential.id, name: 'signing secret' } } } : {}),
+			}) as unknown as INode,
 	};
 	call.result = await new DataSyncTrigger().webhook.call(context as IWebhookFunctions);
 	return call as Call;
@@ -124,6 +143,68 @@ test.each([
 	['a bad time', JSON.stringify({ id: 1, changedAt: 'soon', data: {} }), 'the change: field "changedAt" must be an ISO 8601 date-time or epoch time, got "soon"'],
 ])('a signed but bad payload (%s) is answered 400 with the reason', async (_name, body, reason) => {
 	refused(await deliver(body, signed(body)), 400, reason);
+});
+
+describe('signing secrets are read once per credential and reused for a while', () => {
+	const OTHER = 'the-next-secret-0123456789abc';
+	let n = 0;
+	const credential = (data: StoredCredential['data']): StoredCredential => ({ id: `cred-cache-${++n}`, data, reads: 0 });
+	const send = async (cred: StoredCredential, secret: string, at = Math.floor(Date.now() / 1000)) => {
+		const body = JSON.stringify({ id: `r${Math.random()}`, data: {} });
+		return await deliver(body, signed(body, at, secret), {}, cred);
+	};
+	afterEach(() => jest.restoreAllMocks());
+
+	test('deliveries in a row read the credential once', async () => {
+		const cred = credential({ secret: SECRET });
+		for (let i = 0; i < 3; i++) expect((await send(cred, SECRET)).result.workflowData).toHaveLength(1);
+		expect(cred.reads).toBe(1);
+	});
+
+	test('a secret set since the last read is accepted at once (the credential is read again)', async () => {
+		const cred = credential({ secret: SECRET });
+		await send(cred, SECRET);
+		cred.data = { secret: OTHER, previousSecret: SECRET };
+		expect((await send(cred, OTHER)).result.workflowData).toHaveLength(1);
+		expect(cred.reads).toBe(2);
+		// Both are cached now: no further read.
+		expect((await send(cred, SECRET)).result.workflowData).toHaveLength(1);
+		expect(cred.reads).toBe(2);
+	});
+
+	test(`a secret removed from the credential is refused after ${SECRET_CACHE_MS / 1000} s at the latest`, async () => {
+		const cred = credential({ secret: SECRET });
+		await send(cred, SECRET);
+		cred.data = { secret: OTHER };
+		const later = Date.now() + SECRET_CACHE_MS + 1;
+		jest.spyOn(Date, 'now').mockReturnValue(later);
+		refused(await send(cred, SECRET, Math.floor(later / 1000)), 401, 'signature does not match');
+		expect(cred.reads).toBe(2);
+	});
+
+	test('a forged signature is refused after one fresh read of the credential', async () => {
+		const cred = credential({ secret: SECRET });
+		await send(cred, SECRET);
+		refused(await send(cred, 'not-the-secret-xxxxxxxxxxxx'), 401, 'signature does not match');
+		expect(cred.reads).toBe(2);
+	});
+
+	test('a trigger without a stored credential id reads the credential on every delivery', async () => {
+		const cred = { ...credential({ secret: SECRET }), id: '' };
+		await send(cred, SECRET);
+		await send(cred, SECRET);
+		expect(cred.reads).toBe(2);
+	});
+});
+
+test('n8n resolves the webhook path from the Path parameter without its expression engine', () => {
+	const webhook = new DataSyncTrigger().description.webhooks![0];
+	expect(webhook.path).toBe('={{$parameter["path"]}}');
+	const node = { name: 'DataSync Trigger', type: 'n8n-nodes-datasync.dataSyncTrigger', typeVersion: 1, position: [0, 0], parameters: { ...PARAMS } } as INode;
+	expect(resolveWebhookDescriptionField(node, webhook, 'path')).toEqual({ resolved: true, value: 'datasync/crm/contact' });
+	expect(webhookDescriptionIsNativelyResolvable(webhook)).toBe(true);
+	// A path given as an expression is left to n8n's engine.
+	expect(resolveWebhookDescriptionField({ ...node, parameters: { ...PARAMS, path: '={{ "x" }}' } }, webhook, 'path')).toEqual({ resolved: false });
 });
 
 test('the credential test asks for secrets that resist guessing', async () => {

@@ -289,6 +289,24 @@ describe('DataSync Mapper node', () => {
 		expect(outputs[0][1].json.shape).toBe('canonical');
 	});
 
+	it('compiles a mapping once and reuses it, and a changed mapping takes effect in the next run', async () => {
+		const mappingOf = (canonical: string) => JSON.stringify({ entity: 'contact', systems: { erp: { idField: 'contact_id', unmapped: 'drop', fields: [{ canonical, system: 'email' }] } } });
+		const run = async (mappingJson: string) =>
+			(await runNode(DataSyncMapper, { parameters: { mappingSource: 'json', mappingJson, direction: 'toCanonical' }, input: [{ json: erpContact(1) }] })).outputs[0][0].json.data;
+		expect(await run(mappingOf('email'))).toEqual({ email: 'user1@example.com' });
+		expect(await run(mappingOf('email'))).toEqual({ email: 'user1@example.com' });
+		expect(await run(mappingOf('mail'))).toEqual({ mail: 'user1@example.com' });
+		expect(await run(mappingOf('email'))).toEqual({ email: 'user1@example.com' });
+	});
+
+	it('exports a copy of the mapping: a change to the exported item does not reach later runs', async () => {
+		const parameters = { operation: 'export', mappingSource: 'shipped', shippedMapping: 'order' };
+		const first = await runNode(DataSyncMapper, { parameters, input: [{ json: {} }] });
+		(first.outputs[0][0].json as Record<string, unknown>).entity = 'changed downstream';
+		const second = await runNode(DataSyncMapper, { parameters, input: [{ json: {} }] });
+		expect(second.outputs[0][0].json).toEqual(SHIPPED_MAPPINGS.order);
+	});
+
 	it('exports a shipped mapping unchanged', async () => {
 		const { outputs } = await runNode(DataSyncMapper, {
 			parameters: { operation: 'export', mappingSource: 'shipped', shippedMapping: 'order' },
