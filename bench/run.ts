@@ -763,9 +763,10 @@ async function main(): Promise<void> {
 			if (plan.realtime && bench.lastOurs) await bench.realtimeScenario(REALTIME);
 			if (needN8n) await bench.stopN8n();
 			await bench.endSuite(tables);
+			// The results so far, after each table size: a long run that is stopped keeps what it measured.
+			bench.report(await bench.facts(), (performance.now() - started) / 1000);
 		}
-		const facts = await bench.facts();
-		failed = bench.report(facts, (performance.now() - started) / 1000);
+		failed = bench.report(await bench.facts(), (performance.now() - started) / 1000);
 	} finally {
 		await bench.teardown();
 	}
