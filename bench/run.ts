@@ -95,7 +95,7 @@ const COMPARED_WITH: Partial<Record<Scenario, Scenario>> = { unchangedPoll: 'unc
 const CONTESTANT_TITLE: Record<Contestant, string> = {
 	limit: 'limit (pg + mysql2 script)',
 	builtin: 'built-in n8n nodes',
-	ours: 'ours (bidirectional template)',
+	ours: 'ours (shipped templates)',
 };
 
 /** What each suite runs, by table size. */
