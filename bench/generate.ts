@@ -8,17 +8,9 @@
 import type { Client } from 'pg';
 import type mysql from 'mysql2/promise';
 
-/** mulberry32: small, fast, good enough for test data; the same seed gives the same rows. */
-export function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+import { prng } from '../test/helpers/prng';
+
+export { prng };
 
 const FIRST = ['Zoë', 'José', 'François', 'Ana', 'Łukasz', 'Siobhán', 'Björn', 'Renée', 'Inês', 'Jürgen', 'Ada', 'Grace', 'Noël', 'Çağla', 'Mário', "D'Arcy", 'Aoife', 'Søren', 'Małgorzata', 'Chloé'];
 const LAST = ["O'Brien", 'Müller', 'García', "D'Angelo", 'Núñez', 'Kowalczyk', 'Ørsted', 'Lovelace', 'Hopper', 'Dubois', 'Schäfer', "O'Connor", 'Smith', 'Fernández', "N'Diaye", 'Håkansson', 'Łęcki', 'Rossi', 'Citroën', 'McAllister'];

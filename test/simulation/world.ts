@@ -10,23 +10,13 @@ import type { MergePolicy } from '../../lib/engine/merge';
 import { resolve, type DeletePolicy, type ResolveOptions } from '../../lib/engine/resolve';
 import type { Store } from '../../lib/engine/store';
 import type { ConflictRecord } from '../../lib/engine/store/types';
+import { prng } from '../helpers/prng';
 
 export const SYSTEMS = ['alpha', 'beta', 'gamma'];
 const FIELDS = ['name', 'phone', 'tier'];
 const ENTITY = 'contact';
 const SYNC = 'sim';
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function random(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 interface SimRecord {
 	id: string;
@@ -123,7 +113,7 @@ export class World {
 		readonly store: Store,
 		readonly scenario: Scenario,
 	) {
-		this.rnd = random(scenario.seed);
+		this.rnd = prng(scenario.seed);
 	}
 
 	private pick<T>(list: T[]): T {

@@ -8,18 +8,7 @@ import { lastValueCache, parseTime, planUpsert, readTime, toIsoUtc, toSqlUtc, ty
 import { arrayLiteral } from '../../../lib/connectors/sql/postgres';
 import type { SqlRow, TableSpec, UpsertRecord, WriteOptions } from '../../../lib/connectors/sql';
 import { SyncItemError } from '../../../lib/item';
-
-/** mulberry32: the same seed gives the same cases. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+import { prng } from '../../helpers/prng';
 
 describe('parseTime', () => {
 	/** Every value through a Date, as parseTime did before it learnt to skip the Date for plain UTC values. */
