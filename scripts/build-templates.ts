@@ -212,6 +212,24 @@ function condition(id: string, left: string, operation: string, right: unknown, 
 	return { id, leftValue: left, rightValue: right, operator: { type, operation } };
 }
 
+/**
+ * The hub every change goes through: Loop Guard → To canonical (Invalid aside) → Conflict Resolver
+ * (Conflicts, Skipped aside) → From canonical, one output per system in the order of `writes` → each
+ * system's write node → Commit.
+ */
+function hub(
+	b: Builder,
+	n: { guard: string; toCanonical: string; invalid: string; resolver: string; conflicts: string; skipped: string; fromCanonical: string; writes: string[]; commit: string },
+): void {
+	b.chain(n.guard, n.toCanonical, n.resolver);
+	b.connect(n.toCanonical, n.invalid, 1);
+	b.connect(n.resolver, n.fromCanonical, 0);
+	b.connect(n.resolver, n.conflicts, 1);
+	b.connect(n.resolver, n.skipped, 2);
+	n.writes.forEach((w, i) => b.connect(n.fromCanonical, w, i));
+	for (const w of n.writes) b.connect(w, n.commit);
+}
+
 const NOTE_CREDENTIALS = `## Credentials to set
 Open each DataSync node with a red credential and pick or create:
 - **DataSync store**: the central sync store (SQLite file on the n8n host, or Postgres for queue mode). One store for every workflow of the sync.
@@ -275,15 +293,7 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	b.connect(manual, 'Get all from B');
 	b.connect(mA, g);
 	b.connect(mB, g);
-	b.chain(g, toC, r);
-	b.connect(toC, invalid, 1);
-	b.connect(r, fromC, 0);
-	b.connect(r, conflicts, 1);
-	b.connect(r, skipped, 2);
-	b.connect(fromC, wA, 0);
-	b.connect(fromC, wB, 1);
-	b.connect(wA, c);
-	b.connect(wB, c);
+	hub(b, { guard: g, toCanonical: toC, invalid, resolver: r, conflicts, skipped, fromCanonical: fromC, writes: [wA, wB], commit: c });
 	return b.workflow('DataSync: contacts A ↔ B (bidirectional)');
 }
 
@@ -339,15 +349,7 @@ Tell the shop to skip notifications for changes made by the sync's own API user 
 		b.connect(manual, n);
 		b.connect(n, g);
 	}
-	b.chain(g, toC, r);
-	b.connect(toC, invalid, 1);
-	b.connect(r, fromC, 0);
-	b.connect(r, conflicts, 1);
-	b.connect(r, skipped, 2);
-	b.connect(fromC, wA, 0);
-	b.connect(fromC, wB, 1);
-	b.connect(fromC, wC, 2);
-	for (const w of [wA, wB, wC]) b.connect(w, c);
+	hub(b, { guard: g, toCanonical: toC, invalid, resolver: r, conflicts, skipped, fromCanonical: fromC, writes: [wA, wB, wC], commit: c });
 	return b.workflow('DataSync: contacts A ↔ B ↔ C (tri-directional, hub and spoke)');
 }
 
