@@ -28,6 +28,11 @@ export interface SyncTrace {
 	cursor?: SyncCursor;
 	/** The sync this change belongs to (its cursors, its counters), once a node knows it. */
 	sync?: string;
+	/**
+	 * On a planned change: the target record's version the plan was made against (its updated-at as last
+	 * read or written, ISO 8601). A write node writes the change only if the record is still at it.
+	 */
+	version?: string;
 }
 
 export interface SyncItem {
@@ -138,10 +143,13 @@ export function parseSyncItem(json: unknown, index?: number): SyncItem {
 	}
 	const sync = t.sync;
 	if (sync !== undefined && typeof sync !== 'string') return wrongField(json, index, 'trace.sync', 'a string', sync);
+	const version = t.version;
+	if (version !== undefined && version !== null && typeof version !== 'string') return wrongField(json, index, 'trace.version', 'a string', version);
 
 	const trace: SyncTrace = { runId, origin, hops };
 	if (cursor) trace.cursor = cursor as unknown as SyncCursor;
 	if (sync) trace.sync = sync;
+	if (typeof version === 'string' && version !== '') trace.version = version;
 	const item: SyncItem = { entity, system, id, op, shape, data, trace };
 	if (typeof changedAt === 'string') item.changedAt = changedAt;
 	if (typeof actor === 'string') item.actor = actor;

@@ -167,7 +167,9 @@ function snapshot(b: Builder, name: string, system: 'crm' | 'erp', position: Pos
 }
 
 function write(b: Builder, name: string, system: 'crm' | 'erp', position: Position, extra: Json = {}): string {
-	return b.ds(name, 'dataSyncDatabase', position, { operation: 'upsert', ...TABLE[system], deleteMode: 'hard', options: {}, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
+	// Match Columns: a create first looks for the contact by e-mail in the target (systems that already share
+	// contacts are linked, and a create whose Commit was lost is found, not inserted twice).
+	return b.ds(name, 'dataSyncDatabase', position, { operation: 'upsert', ...TABLE[system], deleteMode: 'hard', options: { matchColumns: 'email' }, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
 }
 
 function guard(b: Builder, position: Position, sync = 'contacts'): string {
@@ -228,6 +230,8 @@ function hub(
 	b.connect(n.resolver, n.skipped, 2);
 	n.writes.forEach((w, i) => b.connect(n.fromCanonical, w, i));
 	for (const w of n.writes) b.connect(w, n.commit);
+	// Writes refused as stale and planned again from the golden record go round once more.
+	b.connect(n.commit, n.fromCanonical, 1);
 }
 
 const NOTE_CREDENTIALS = `## Credentials to set
@@ -378,6 +382,7 @@ System A (the CRM) is the source of truth; System B (the ERP) receives every cre
 	b.connect(r, fromC, 0);
 	b.connect(r, conflicts, 1);
 	b.chain(fromC, wB, c);
+	b.connect(c, fromC, 1);
 	return b.workflow('DataSync: contacts A → B (one way)');
 }
 
@@ -415,6 +420,7 @@ Other ways to filter: sync only some entities by importing one copy per entity; 
 	const invalid = noOp(b, 'Invalid records', [920, 300]);
 	b.connect(tA, g);
 	b.chain(every, gA, g, toC, filter, r, fromC, wB, c);
+	b.connect(c, fromC, 1);
 	b.connect(toC, invalid, 1);
 	return b.workflow('DataSync: conditional sync A → B (active customers only)');
 }
@@ -524,6 +530,7 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	b.connect(fromC, wB, 1);
 	b.connect(wA, c);
 	b.connect(wB, c);
+	b.connect(c, fromC, 1);
 	// Each page's items stay out of n8n's execution list: only failures are kept.
 	return b.workflow('DataSync: nightly batch reconcile A ↔ B (page by page)', {
 		saveDataSuccessExecution: 'none',

@@ -4,7 +4,7 @@
  * what is now true: links with their new external ids, base snapshots, written hashes, the audit, the
  * run's metrics; and move the cursors once every planned write of the run has succeeded.
  */
-import { SyncItemError } from '../item';
+import { SyncItemError, type SyncItem } from '../item';
 import { canonicalHash } from './hash';
 import { advanceRunCursors } from './resolve';
 import type { NewConflict, Store } from './store/store';
@@ -34,7 +34,29 @@ export interface WriteResult {
 	changedAt?: string;
 	actor?: string;
 	error?: string;
+	/**
+	 * What the conditional write did (absent = `written`):
+	 * - `written`: the change is in the target; `changedAt` is the target's own new version;
+	 * - `matched`: a create found the record already in the target by its match keys (the record of a
+	 *   system that already held it, or our own create whose Commit was lost): nothing written, `id` is
+	 *   that record; it is linked with an empty base, so its values meet the golden record in the
+	 *   three-way merge when it is next read;
+	 * - `stale`: the target record moved since the version the plan expected (`changedAt` = its version
+	 *   now): nothing written; the change is written again from the golden record once the record's
+	 *   current version has been read (at once when it already has: see `retries`);
+	 * - `target-deleted`: the linked record is gone from the target: nothing written (never re-inserted),
+	 *   an edit-delete conflict is opened;
+	 * - `ambiguous`: a create matches several records of the target: nothing written, an ambiguous-match
+	 *   conflict is opened.
+	 */
+	outcome?: WriteOutcome;
+	/** Why, for the outcomes other than `written` (e.g. the candidate ids). */
+	detail?: string;
 }
+
+export type WriteOutcome = 'written' | 'matched' | 'stale' | 'target-deleted' | 'ambiguous';
+
+const OUTCOMES: readonly WriteOutcome[] = ['written', 'matched', 'stale', 'target-deleted', 'ambiguous'];
 
 export interface CommitResult {
 	committed: number;
@@ -45,6 +67,14 @@ export interface CommitResult {
 	cursors: Array<{ system: string; entity: string; ts: string; id: string }>;
 	/** Planned changes of this run still without a successful result (the cursors wait for them). */
 	waiting: number;
+	/**
+	 * Writes refused as stale whose target version the store has already read (another execution merged
+	 * it meanwhile): planned again from the golden record as it is now, against that version, for the
+	 * same run. The Store node emits them on its Retry output, back into the write path.
+	 */
+	retries: SyncItem[];
+	/** Results by outcome (written, matched, stale, target-deleted, ambiguous). */
+	outcomes: Record<WriteOutcome, number>;
 }
 
 function checkResult(result: unknown, index: number): WriteResult {
@@ -64,6 +94,7 @@ function checkResult(result: unknown, index: number): WriteResult {
 		fail('changedAt', 'must be an ISO 8601 date-time');
 	}
 	if (r.data !== undefined && (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data))) fail('data', 'must be an object');
+	if (r.outcome !== undefined && r.outcome !== null && !OUTCOMES.includes(r.outcome as WriteOutcome)) fail('outcome', `must be one of ${OUTCOMES.join(', ')}`);
 	return r as unknown as WriteResult;
 }
 
@@ -77,12 +108,6 @@ function byEntityOf<T extends { entity: string }>(list: T[]): Map<string, T[]> {
 	return out;
 }
 
-function later(a: string | null, b: string | null): string | null {
-	if (a === null) return b;
-	if (b === null) return a;
-	return Date.parse(b) > Date.parse(a) ? b : a;
-}
-
 /** Stores the outcome of the writes of one run (or part of it). One store transaction. */
 export async function commit(store: Store, options: CommitOptions, results: WriteResult[]): Promise<CommitResult> {
 	if (typeof options.sync !== 'string' || options.sync === '') throw new Error('Commit options: "sync" must be a non-empty text');
@@ -90,7 +115,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 	const checked = results.map(checkResult);
 	checked.forEach((r, i) => {
 		const failed = typeof r.error === 'string' && r.error !== '';
-		if (!failed && r.op !== 'delete' && (r.id === null || r.id === undefined || String(r.id) === '')) {
+		const nothingWritten = r.outcome === 'ambiguous' || r.outcome === 'target-deleted';
+		if (!failed && !nothingWritten && r.op !== 'delete' && (r.id === null || r.id === undefined || String(r.id) === '')) {
 			throw new SyncItemError(`result ${i} (${r.entity} / ${r.system} / ${r.key}): field "id" must be the id the target gave the record`, i, 'id');
 		}
 	});
@@ -109,7 +135,33 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		/** Competing values of duplicate-link conflicts that wait for the other link's base snapshot (read below). */
 		const otherBases: Array<{ entity: string; key: string; system: string; value: { key: string; data?: unknown } }> = [];
 
-		const result: CommitResult = { committed: 0, failed: 0, unmatched: [], cursors: [], waiting: 0 };
+		const result: CommitResult = {
+			committed: 0,
+			failed: 0,
+			unmatched: [],
+			cursors: [],
+			waiting: 0,
+			retries: [],
+			outcomes: { written: 0, matched: 0, stale: 0, 'target-deleted': 0, ambiguous: 0 },
+		};
+		/** Stale writes: planned again when the store has read the target's current version. */
+		const stale: Array<{ r: WriteResult; plan: PlannedChange; current: Link | null }> = [];
+		/** Planned changes done with, though nothing was written (conflict opened, or waiting for a re-read). */
+		const settled: Array<{ entity: string; key: string; system: string }> = [];
+		const conflictOf = (r: WriteResult, plan: PlannedChange, kind: NewConflict['kind'], externalId: string | null, competing: NewConflict['competing']): NewConflict => ({
+			sync: options.sync,
+			runId: options.runId,
+			entity: r.entity,
+			key: r.key,
+			system: r.system,
+			externalId,
+			kind,
+			status: 'open',
+			fields: [],
+			competing,
+			item: { entity: r.entity, system: r.system, id: externalId, op: plan.op, shape: 'canonical', data: plan.data, key: r.key, trace: { runId: options.runId, origin: r.system, hops: 0, sync: options.sync } },
+			resolution: null,
+		});
 		const done = new Set<string>();
 		const saveLinks = new Map<string, Link>();
 		const dropLinks = new Map<string, Array<{ key: string; system: string }>>();
@@ -166,6 +218,42 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			done.add(k);
 			if (typeof r.error === 'string' && r.error !== '') return fail(r, ref, r.error);
 			const current = links.get(k) ?? null;
+			const outcome = r.outcome ?? 'written';
+			result.outcomes[outcome]++;
+			if (outcome === 'stale') {
+				// Nothing was written: the values that were to be written stay findable in the audit.
+				stale.push({ r, plan, current });
+				audit.push(
+					entry(r, {
+						action: 'write',
+						outcome: 'skipped',
+						externalId: current?.externalId ?? (r.id === null ? null : String(r.id)),
+						before: current?.base ?? null,
+						after: plan.data,
+						error: `stale target: ${r.detail ?? `${r.system} record changed since the version this change was planned against; not overwritten`}`,
+					}),
+				);
+				return;
+			}
+			if (outcome === 'target-deleted') {
+				settled.push(ref);
+				const externalId = current?.externalId ?? (r.id === null || r.id === undefined ? null : String(r.id));
+				conflicts.push(
+					conflictOf(r, plan, 'edit-delete', externalId, [
+						{ role: 'incoming', system: r.system, value: null },
+						{ role: 'golden', system: '(golden record)', value: plan.data },
+						...(current ? [{ role: 'base' as const, system: r.system, value: current.base }] : []),
+					]),
+				);
+				audit.push(entry(r, { action: 'write', outcome: 'conflict', externalId, after: plan.data, error: r.detail ?? `${r.system} record ${externalId} was deleted there; not re-inserted (edit versus delete)` }));
+				return;
+			}
+			if (outcome === 'ambiguous') {
+				settled.push(ref);
+				conflicts.push(conflictOf(r, plan, 'ambiguous-match', null, [{ role: 'golden', system: '(golden record)', value: plan.data }, { role: 'candidate', system: r.system, value: r.detail ?? null }]));
+				audit.push(entry(r, { action: 'write', outcome: 'conflict', after: plan.data, error: r.detail ?? `several ${r.system} records match golden record ${r.key}; nothing created` }));
+				return;
+			}
 			if (plan.op === 'delete') {
 				// Late deliveries of the record we deleted must not bring it back.
 				if (current) tombstones.push({ entity: r.entity, system: r.system, externalId: current.externalId, key: r.key, deletedAt: null });
@@ -202,6 +290,26 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				});
 				return fail(r, ref, `${r.system} record ${id} is already linked to golden record ${other.key}`);
 			}
+			if (outcome === 'matched') {
+				// The target already holds this record: linked, nothing agreed yet (empty base), so every
+				// value it holds meets the golden record in the three-way merge when it is next read.
+				const link: Link = {
+					entity: r.entity,
+					key: r.key,
+					system: r.system,
+					externalId: id,
+					base: {},
+					writtenHash: null,
+					writtenAt: null,
+					sourceAt: r.changedAt ?? null,
+				};
+				saveLinks.set(k, link);
+				byExternal.set(`${r.entity}\u0000${r.system}\u0000${id}`, link);
+				succeeded.push(ref);
+				result.committed++;
+				audit.push(entry(r, { action: 'link', outcome: 'ok', after: null, error: r.detail ?? `matched ${r.system} record ${id} by match key; nothing created` }));
+				return;
+			}
 			const link: Link = {
 				entity: r.entity,
 				key: r.key,
@@ -210,7 +318,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				base: plan.data,
 				writtenHash: canonicalHash(r.data ?? plan.data),
 				writtenAt: tx.now,
-				sourceAt: later(current?.sourceAt ?? null, r.changedAt ?? null),
+				// The target's own version after the write (what the next conditional write expects).
+				sourceAt: r.changedAt ?? current?.sourceAt ?? null,
 			};
 			saveLinks.set(k, link);
 			byExternal.set(`${r.entity}\u0000${r.system}\u0000${id}`, link);
@@ -224,10 +333,41 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			const bases = new Map((await tx.linksByRef(entity, list)).map((l) => [`${l.key}\u0000${l.system}`, l.base]));
 			for (const o of list) o.value.data = bases.get(`${o.key}\u0000${o.system}`);
 		}
+		// Stale writes: when the store has read the target's current version (its own delivery was merged
+		// by another execution meanwhile), the change is planned again at once from the golden record as it
+		// is now; otherwise that delivery (webhook or poll: the record's updated-at moved) is still to come,
+		// and its merge plans the write. Either way nothing is overwritten blind and the run does not wait.
+		const retryPlans: PlannedChange[] = [];
+		for (const [entity, list] of byEntityOf(stale.map((s) => s.r))) {
+			const golden = new Map((await tx.goldenByKey(entity, [...new Set(list.map((r) => r.key))])).map((g) => [g.key, g]));
+			for (const s of stale.filter((x) => x.r.entity === entity)) {
+				const ref = { entity: s.r.entity, key: s.r.key, system: s.r.system };
+				const g = golden.get(s.r.key);
+				const version = s.r.changedAt ?? null;
+				const readIt = s.current?.sourceAt != null && version !== null && Date.parse(s.current.sourceAt) === Date.parse(version);
+				if (!g || !readIt || !s.current || (g.deleted && s.plan.op !== 'delete')) {
+					settled.push(ref);
+					continue;
+				}
+				const op: 'upsert' | 'delete' = g.deleted ? 'delete' : 'upsert';
+				retryPlans.push({ ...s.plan, op, data: op === 'delete' ? {} : g.data, status: 'planned', createdAt: tx.now });
+				result.retries.push({
+					entity,
+					system: s.r.system,
+					id: s.current.externalId,
+					op,
+					shape: 'canonical',
+					data: op === 'delete' ? {} : { ...g.data },
+					key: s.r.key,
+					trace: { runId: options.runId, origin: s.r.system, hops: 1, sync: options.sync, version: s.current.sourceAt ?? undefined },
+				});
+			}
+		}
 		for (const [entity, list] of dropLinks) await tx.deleteLinks(entity, list);
 		await tx.saveTombstones(tombstones);
 		await tx.saveLinks([...saveLinks.values()]);
-		await tx.deletePlanned(options.runId, succeeded);
+		await tx.deletePlanned(options.runId, [...succeeded, ...settled]);
+		await tx.savePlanned(retryPlans);
 		await tx.markPlannedFailed(options.runId, failed);
 		await tx.insertConflicts(conflicts);
 		await tx.insertAudit(audit);

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SyncItemError, type SyncItem } from '../item';
-import { canonicalJson, isEmptyValue, sameValue } from './hash';
+import { sameValue } from './hash';
+import { matchValuesOf, parseMatchKeys, type MatchKey } from './identity';
 import { isEcho, mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
 import { StoreTx, type NewConflict, type Store } from './store/store';
 import type {
@@ -40,7 +41,8 @@ export interface ResolveOptions {
 	systems: string[];
 	/**
 	 * Canonical fields that identify a record across systems (e.g. email, sku), each on its own: a new
-	 * record matches a golden record when any of them is equal (text compared trimmed, case-insensitive).
+	 * record matches a golden record when any of them is equal. Text is compared in Unicode NFC, trimmed,
+	 * white space collapsed, case-insensitive; `sku:trim` keeps the case, `code:exact` compares as is.
 	 */
 	matchKeys?: string[];
 	policy: MergePolicy;
@@ -117,6 +119,11 @@ function checkOptions(options: ResolveOptions): void {
 	const kinds = ['priority', 'lastWriteWins', 'ownership', 'manual'];
 	need('policy', typeof options.policy === 'object' && options.policy !== null && kinds.includes(options.policy.kind), `one of ${kinds.join(', ')}`);
 	need('deletePolicy', options.deletePolicy === undefined || ['propagate', 'soft', 'approval', 'ignore'].includes(options.deletePolicy), 'propagate, soft, approval or ignore');
+	try {
+		parseMatchKeys(options.matchKeys);
+	} catch (error) {
+		throw new Error(`Resolver options: "matchKeys": ${(error as Error).message}`);
+	}
 	need('emptyValueRule', options.emptyValueRule === undefined || ['keep', 'erase'].includes(options.emptyValueRule), 'keep or erase');
 }
 
@@ -139,20 +146,7 @@ export function checkItems(options: Pick<ResolveOptions, 'entity' | 'systems'>, 
 	});
 }
 
-/** The match value of a field: text trimmed and lower-cased (emails, SKUs), anything else canonical. */
-function matchValue(value: unknown): string | null {
-	if (isEmptyValue(value)) return null;
-	return typeof value === 'string' ? value.trim().toLowerCase() : canonicalJson(value);
-}
-
-export function matchValuesOf(data: CanonicalData, matchKeys: string[]): Array<{ field: string; value: string }> {
-	const out: Array<{ field: string; value: string }> = [];
-	for (const field of matchKeys) {
-		const value = matchValue(data[field]);
-		if (value !== null) out.push({ field, value });
-	}
-	return out;
-}
+export { matchValuesOf } from './identity';
 
 function without(data: CanonicalData, fields: Set<string>): CanonicalData {
 	if (!fields.size) return data;
@@ -215,15 +209,21 @@ export class Batch {
 	constructor(
 		readonly tx: StoreTx,
 		readonly options: ResolveOptions,
-	) {}
+	) {
+		this.keys = parseMatchKeys(options.matchKeys);
+	}
 
 	get entity(): string {
 		return this.options.entity;
 	}
 
+	/** The match keys' field names (for messages and conflicts). */
 	get matchKeys(): string[] {
-		return this.options.matchKeys ?? [];
+		return this.keys.map((k) => k.field);
 	}
+
+	/** The match keys with their comparison modes, parsed once. */
+	readonly keys: MatchKey[];
 
 	/** Reads, in a fixed number of statements, everything the items can touch. */
 	async load(items: SyncItem[], extraKeys: string[] = []): Promise<void> {
@@ -262,7 +262,7 @@ export class Batch {
 	/** The match values of a record's data (never changed in place, so computed once per object). */
 	matchValues(data: CanonicalData): Array<{ field: string; value: string }> {
 		let values = this.matchValueCache.get(data);
-		if (values === undefined) this.matchValueCache.set(data, (values = matchValuesOf(data, this.matchKeys)));
+		if (values === undefined) this.matchValueCache.set(data, (values = matchValuesOf(data, this.keys)));
 		return values;
 	}
 
@@ -330,7 +330,9 @@ export class Batch {
 	skip(item: SyncItem, sourceIndex: number, reason: SkipReason, detail: string, key?: string) {
 		this.skipped.push({ item: key ? { ...item, key } : item, sourceIndex, reason, detail });
 		this.metrics.skipped++;
-		this.auditEntry(item, { key: key ?? null, action: 'skip', outcome: 'skipped', error: `${reason}: ${detail}` });
+		// A change skipped as stale keeps its values in the audit: the value that lost stays findable.
+		const after = reason === 'stale' ? item.data : null;
+		this.auditEntry(item, { key: key ?? null, action: 'skip', outcome: 'skipped', error: `${reason}: ${detail}`, after });
 	}
 
 	conflict(
@@ -702,6 +704,8 @@ export class Batch {
 						sync: this.options.sync,
 					},
 				};
+				// The target's version this plan expects: the write goes through only if the record is still there.
+				if (link?.sourceAt) item.trace.version = link.sourceAt;
 				if (from.changedAt !== undefined) item.changedAt = from.changedAt;
 				if (from.actor !== undefined) item.actor = from.actor;
 				changes.push({ item, sourceIndex: source.sourceIndex });

@@ -29,7 +29,9 @@ export class DataSyncStore implements INodeType {
 		description: 'Commit synced writes and read status, audit and conflicts of the central sync store',
 		defaults: { name: 'DataSync Store' },
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		// Commit has a second output: writes refused as stale that are planned again at once (wire it back
+		// into the write path). The other operations have one.
+		outputs: `={{ $parameter.operation === "commit" ? [{ "type": "main", "displayName": "Committed" }, { "type": "main", "displayName": "Retry stale writes" }] : [{ "type": "main" }] }}`,
 		credentials: [{ name: STORE_CREDENTIAL, required: true, testedBy: 'dataSyncStoreTest' }],
 		properties: storeProperties,
 	};
@@ -48,7 +50,11 @@ export class DataSyncStore implements INodeType {
 					const results = input.map((item) => item.json as unknown as WriteResult);
 					const runId = (this.getNodeParameter('runId', 0, '') as string).trim() || runIdOf(this);
 					const outcome = await commit(store, { sync, runId }, results);
-					return [[{ json: { sync, runId, ...outcome } as unknown as IDataObject, pairedItem: all }]];
+					const { retries, ...summary } = outcome;
+					return [
+						[{ json: { sync, runId, ...summary, retried: retries.length } as unknown as IDataObject, pairedItem: all }],
+						retries.map((item) => ({ json: item as unknown as IDataObject, pairedItem: all })),
+					];
 				}
 				case 'status': {
 					const overview = await status(store, sync, { runs: this.getNodeParameter('runs', 0, 20) as number });

@@ -10,6 +10,7 @@ import type { SyncCursor } from '../../item';
 import {
 	asBatch,
 	checkColumns,
+	checkIdentifier,
 	checkTableSpec,
 	chunkRows,
 	idToString,
@@ -21,7 +22,7 @@ import {
 	TableDescriptions,
 	toSqlUtc,
 } from './common';
-import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
+import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlSession, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
 /** MySQL field types that hold a date and a time (TIMESTAMP, DATETIME and their fractional forms). */
 const TIME_TYPES = new Set([7, 12, 17, 18]);
@@ -237,7 +238,35 @@ export class MySqlTransport implements SqlTransport {
 		return this.increment;
 	}
 
-	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
+	async session<T>(work: (session: SqlSession) => Promise<T>): Promise<T> {
+		return this.transaction((connection) =>
+			work({
+				lockByIds: async (spec, ids) => {
+					await this.describe(spec);
+					const out: ReadRecord[] = [];
+					for (const chunk of chunkRows(ids, 1, 10_000)) {
+						const [rows, fields] = await connection.query<RowDataPacket[]>(`SELECT * FROM ${tableName(spec)} WHERE ${quote(spec.idColumn)} IN (?) FOR UPDATE`, [chunk]);
+						out.push(...this.toRecords(spec, rows, fields));
+					}
+					return out;
+				},
+				lockByMatch: async (spec, column, values) => {
+					checkIdentifier(column, 'match column');
+					await this.describe(spec);
+					if (!values.length) return [];
+					const [rows, fields] = await connection.query<RowDataPacket[]>(
+						`SELECT * FROM ${tableName(spec)} WHERE LOWER(TRIM(${quote(column)})) IN (?) FOR UPDATE`,
+						[values],
+					);
+					return this.toRecords(spec, rows, fields);
+				},
+				upsert: (spec, records, options) => this.upsert(spec, records, options, connection),
+				delete: (spec, ids, mode, options) => this.delete(spec, ids, mode, options, connection),
+			}),
+		);
+	}
+
+	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions, connection?: PoolConnection): Promise<string[]> {
 		const columns = await this.describe(spec, records);
 		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
 		const statements: Array<{ sql: string; params: unknown[]; group: number; ids: string[] | null; rows: number }> = [];
@@ -282,7 +311,9 @@ export class MySqlTransport implements SqlTransport {
 		};
 		await asBatch(spec, 'Upsert', records.length, async () => {
 			// One statement is atomic on its own: no BEGIN / COMMIT, one round trip for the batch.
-			if (statements.length === 1 && (statements[0].ids || this.increment !== undefined)) {
+			if (connection) {
+				await run(async (sql, params) => (await connection.query<ResultSetHeader>(sql, params))[0]);
+			} else if (statements.length === 1 && (statements[0].ids || this.increment !== undefined)) {
 				await run(async (sql, params) => (await this.pool.query<ResultSetHeader>(sql, params))[0]);
 			} else {
 				await this.transaction((connection) => run(async (sql, params) => (await connection.query<ResultSetHeader>(sql, params))[0]));
@@ -291,7 +322,7 @@ export class MySqlTransport implements SqlTransport {
 		return plan.slots.map((slot) => rowIds[slot.group][slot.row]);
 	}
 
-	async delete(spec: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions): Promise<void> {
+	async delete(spec: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions, connection?: PoolConnection): Promise<void> {
 		await this.describe(spec);
 		if (mode === 'soft' && !spec.softDelete) throw new SqlConfigError(`table "${spec.table}": soft delete needs a soft-delete column`);
 		const statements = chunkRows(ids, 1, 10_000).map((chunk) => {
@@ -310,12 +341,16 @@ export class MySqlTransport implements SqlTransport {
 			return { sql: `UPDATE ${tableName(spec)} SET ${sets.join(', ')} WHERE ${quote(spec.idColumn)} IN (?)`, params: [...params, chunk] };
 		});
 		await asBatch(spec, 'Delete', ids.length, async () => {
+			if (connection) {
+				for (const statement of statements) await connection.query(statement.sql, statement.params);
+				return;
+			}
 			if (statements.length === 1) {
 				await this.pool.query(statements[0].sql, statements[0].params);
 				return;
 			}
-			await this.transaction(async (connection) => {
-				for (const statement of statements) await connection.query(statement.sql, statement.params);
+			await this.transaction(async (c) => {
+				for (const statement of statements) await c.query(statement.sql, statement.params);
 			});
 		});
 	}

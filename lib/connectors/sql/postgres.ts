@@ -7,6 +7,7 @@ import { SyncItemError, type SyncCursor } from '../../item';
 import {
 	asBatch,
 	checkColumns,
+	checkIdentifier,
 	checkTableSpec,
 	chunkRows,
 	idToString,
@@ -16,7 +17,7 @@ import {
 	readTime,
 	TableDescriptions,
 } from './common';
-import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
+import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlSession, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
@@ -221,7 +222,37 @@ export class PostgresTransport implements SqlTransport {
 		}
 	}
 
-	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
+	async session<T>(work: (session: SqlSession) => Promise<T>): Promise<T> {
+		return this.transaction((client) =>
+			work({
+				lockByIds: async (spec, ids) => {
+					await this.describe(spec);
+					const out: ReadRecord[] = [];
+					for (const chunk of chunkRows(ids, 1, MAX_PARAMS)) {
+						const result = await client.query(
+							`SELECT * FROM ${tableName(spec)} WHERE ${quote(spec.idColumn)} IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')}) FOR UPDATE`,
+							chunk,
+						);
+						out.push(...this.toRecords(spec, result.rows, result.fields));
+					}
+					return out;
+				},
+				lockByMatch: async (spec, column, values) => {
+					checkIdentifier(column, 'match column');
+					await this.describe(spec);
+					const result = await client.query(
+						`SELECT * FROM ${tableName(spec)} WHERE lower(btrim(${quote(column)}::text)) = ANY($1::text[]) FOR UPDATE`,
+						[values],
+					);
+					return this.toRecords(spec, result.rows, result.fields);
+				},
+				upsert: (spec, records, options) => this.upsert(spec, records, options, client),
+				delete: (spec, ids, mode, options) => this.delete(spec, ids, mode, options, client),
+			}),
+		);
+	}
+
+	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions, client?: PoolClient): Promise<string[]> {
 		const columns = await this.describe(spec, records);
 		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
 		const statements: Array<{ sql: string; params: unknown[]; expect: Array<string | null> }> = [];
@@ -302,13 +333,14 @@ export class PostgresTransport implements SqlTransport {
 		};
 		await asBatch(spec, 'Upsert', records.length, async () => {
 			// One statement is atomic on its own: no BEGIN / COMMIT, one round trip for the batch.
-			if (statements.length === 1) await run(async (sql, params) => (await this.pool.query(sql, params)).rows);
+			if (client) await run(async (sql, params) => (await client.query(sql, params)).rows);
+			else if (statements.length === 1) await run(async (sql, params) => (await this.pool.query(sql, params)).rows);
 			else await this.transaction((client) => run(async (sql, params) => (await client.query(sql, params)).rows));
 		});
 		return plan.slots.map((slot) => rowIds[slot.group][slot.row]);
 	}
 
-	async delete(spec: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions): Promise<void> {
+	async delete(spec: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions, client?: PoolClient): Promise<void> {
 		await this.describe(spec);
 		if (mode === 'soft' && !spec.softDelete) throw new SqlConfigError(`table "${spec.table}": soft delete needs a soft-delete column`);
 		const statements = chunkRows(ids, 1, MAX_PARAMS - 3).map((chunk) => {
@@ -335,12 +367,16 @@ export class PostgresTransport implements SqlTransport {
 			return { sql: `${sql} WHERE ${quote(spec.idColumn)} IN (${chunk.map((_, i) => `$${start + i + 1}`).join(', ')})`, params };
 		});
 		await asBatch(spec, 'Delete', ids.length, async () => {
+			if (client) {
+				for (const statement of statements) await client.query(statement.sql, statement.params);
+				return;
+			}
 			if (statements.length === 1) {
 				await this.pool.query(statements[0].sql, statements[0].params);
 				return;
 			}
-			await this.transaction(async (client) => {
-				for (const statement of statements) await client.query(statement.sql, statement.params);
+			await this.transaction(async (c) => {
+				for (const statement of statements) await c.query(statement.sql, statement.params);
 			});
 		});
 	}

@@ -12,6 +12,7 @@ import type { SyncCursor } from '../../item';
 import {
 	asBatch,
 	checkColumns,
+	checkIdentifier,
 	checkTableSpec,
 	chunkRows,
 	idToString,
@@ -23,7 +24,7 @@ import {
 	SqlConfigError,
 	TableDescriptions,
 } from './common';
-import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
+import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlSession, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
 /** SQLite's default limit of bound parameters per statement. */
 const MAX_PARAMS = 32_766;
@@ -99,6 +100,10 @@ export class SqliteTransport implements SqlTransport {
 		if (!file || !existsSync(file)) throw new SqlConfigError(`SQLite file "${config.file ?? ''}" does not exist`);
 		this.db = new DatabaseSync(file);
 		this.db.exec('PRAGMA busy_timeout = 5000');
+		// SQLite's lower() folds ASCII only: match values are compared folded as the engine folds them.
+		this.db.function('datasync_fold', { deterministic: true }, (value: unknown) =>
+			value === null || value === undefined ? null : String(value).normalize('NFC').trim().toLowerCase(),
+		);
 	}
 
 	async ping(): Promise<void> {
@@ -243,8 +248,46 @@ export class SqliteTransport implements SqlTransport {
 		return value as SQLInputValue;
 	}
 
-	/** The work runs synchronously between BEGIN and COMMIT; anything short of COMMIT rolls back. */
+	/** Sessions one after the other: a session's transaction stays open across its awaits. */
+	private sessions: Promise<unknown> = Promise.resolve();
+
+	async session<T>(work: (session: SqlSession) => Promise<T>): Promise<T> {
+		const run = async (): Promise<T> => {
+			this.db.exec('BEGIN IMMEDIATE');
+			let committed = false;
+			try {
+				const result = await work({
+					lockByIds: async (spec, ids) => this.readByIds(spec, ids),
+					lockByMatch: async (spec, column, values) => {
+						checkIdentifier(column, 'match column');
+						this.describe(spec);
+						const out: ReadRecord[] = [];
+						const folded = [...new Set(values.map((v) => v.normalize('NFC')))];
+						for (const chunk of chunkRows(folded, 1, 500)) {
+							const rows = this.select(`SELECT * FROM ${quote(spec.table)} WHERE datasync_fold(${quote(column)}) IN (${chunk.map(() => '?').join(', ')})`, chunk, false);
+							out.push(...this.toRecords(spec, rows));
+						}
+						return out;
+					},
+					upsert: (spec, records, options) => this.upsert(spec, records, options),
+					delete: (spec, ids, mode, options) => this.delete(spec, ids, mode, options),
+				});
+				this.db.exec('COMMIT');
+				committed = true;
+				return result;
+			} finally {
+				if (!committed && this.db.isTransaction) this.db.exec('ROLLBACK');
+			}
+		};
+		const next = this.sessions.then(run, run);
+		this.sessions = next.catch(() => undefined);
+		return next;
+	}
+
+	/** The work runs synchronously between BEGIN and COMMIT (or inside a session's); anything short of COMMIT rolls back. */
 	private transaction<T>(work: () => T): T {
+		// Inside a session: part of its transaction.
+		if (this.db.isTransaction) return work();
 		this.db.exec('BEGIN IMMEDIATE');
 		let committed = false;
 		try {

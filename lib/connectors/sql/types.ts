@@ -69,6 +69,39 @@ export interface WriteOptions {
 	ignoreUnknownFields?: boolean;
 }
 
+/** One record of a conditional write (`writeGuarded`). */
+export interface GuardedRecord extends UpsertRecord {
+	op: 'upsert' | 'delete';
+	/**
+	 * The row's version (its updated-at, ISO 8601) as the caller last read or wrote it: the record is
+	 * written only if the row is still at it. Undefined: no check (the version is not known).
+	 */
+	expect?: string;
+	/**
+	 * For a create (id null): the values to find the row by before inserting it, each compared after
+	 * `normalise` (e.g. e-mails trimmed, lower-case, NFC); the value given is already normalised.
+	 */
+	match?: Array<{ column: string; value: string; normalise: (text: string) => string | null }>;
+}
+
+/** What a conditional write did with one record. */
+export type GuardedOutcome =
+	| { outcome: 'written'; id: string; version: string | null }
+	| { outcome: 'matched'; id: string; version: string | null; column: string }
+	| { outcome: 'stale'; id: string; version: string | null }
+	| { outcome: 'target-deleted'; id: string }
+	| { outcome: 'ambiguous'; ids: string[]; column: string };
+
+/** The reads and writes of one transaction (`SqlTransport.session`); reads lock the rows they return. */
+export interface SqlSession {
+	/** The rows with these ids, locked until the transaction ends (FOR UPDATE where the dialect has it). */
+	lockByIds(table: TableSpec, ids: string[]): Promise<ReadRecord[]>;
+	/** Rows whose `column`, trimmed and lower-cased, is one of `values` (already lower-cased), locked. */
+	lockByMatch(table: TableSpec, column: string, values: string[]): Promise<ReadRecord[]>;
+	upsert(table: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]>;
+	delete(table: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions): Promise<void>;
+}
+
 export interface SqlTransport {
 	readonly dialect: SqlDialect;
 	/**
@@ -87,6 +120,8 @@ export interface SqlTransport {
 	upsert(table: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]>;
 	/** Deletes (or soft-deletes) the rows in one transaction; ids that are not there are no error. */
 	delete(table: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions): Promise<void>;
+	/** Runs `work` in one transaction (all or nothing); its reads lock the rows they return. */
+	session<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
 	/** A trivial query: proves the connection and the credentials. */
 	ping(): Promise<void>;
 	close(): Promise<void>;

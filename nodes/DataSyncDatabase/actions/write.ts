@@ -1,6 +1,8 @@
-import { type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { expectShape, parseSyncItem, SyncItemError, type SyncItem } from '../../../lib/item';
-import type { UpsertRecord, WriteOptions } from '../../../lib/connectors/sql';
+import type { GuardedOutcome, GuardedRecord, WriteOptions } from '../../../lib/connectors/sql';
+import { writeGuarded } from '../../../lib/connectors/sql/guarded';
+import { matchValue, parseMatchKeys, type MatchKey } from '../../../lib/engine/identity';
 import { databaseContext, nodeError, type DatabaseContext } from './common';
 
 /** Options shared by Upsert and Delete. */
@@ -18,6 +20,23 @@ export const writeOptions: INodeProperties = {
 			typeOptions: { minValue: 1, maxValue: 50000 },
 			default: 1000,
 			description: 'Records per statement and transaction; a batch is written whole or not at all',
+		},
+		{
+			displayName: 'Conditional Writes',
+			name: 'conditional',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether to write a change only if the row is still at the version the sync last read or wrote (its updated-at). A row that moved is not overwritten: it comes out with outcome "stale" and is merged again; a linked row deleted meanwhile is never re-inserted (outcome "target-deleted").',
+		},
+		{
+			displayName: 'Match Columns',
+			name: 'matchColumns',
+			type: 'string',
+			default: '',
+			placeholder: 'email',
+			description:
+				'Columns that identify a record (the match keys, e.g. email), comma-separated. A create first looks for a row holding the same value (trimmed, any case, Unicode NFC; add ":trim" to keep case or ":exact") and links it instead of inserting a duplicate (outcome "matched"); two rows are an ambiguous match. Makes creates exactly-once when a Commit was lost.',
 		},
 		{
 			displayName: 'Ignore Unknown Fields',
@@ -53,15 +72,32 @@ function label(item: SyncItem, index: number): string {
 }
 
 /** A record to write; its label (for errors) is only spelled out when an error needs it. */
-class PendingRecord implements UpsertRecord {
+class PendingRecord implements GuardedRecord {
 	readonly id: string | null;
 	readonly values: Record<string, unknown>;
 	readonly index: number;
+	readonly op: 'upsert' | 'delete';
+	readonly expect?: string;
+	readonly match?: GuardedRecord['match'];
 
-	constructor(private readonly pending: Pending) {
+	constructor(
+		private readonly pending: Pending,
+		guard: { conditional: boolean; match: MatchKey[] },
+		op: 'upsert' | 'delete',
+	) {
 		this.id = pending.item.id;
 		this.values = pending.item.data;
 		this.index = pending.index;
+		this.op = op;
+		if (guard.conditional && pending.item.trace.version) this.expect = pending.item.trace.version;
+		if (this.id === null && guard.match.length) {
+			const match: NonNullable<GuardedRecord['match']> = [];
+			for (const key of guard.match) {
+				const value = matchValue(pending.item.data[key.field], key.mode);
+				if (value !== null) match.push({ column: key.field, value, normalise: (text) => matchValue(text, key.mode) });
+			}
+			if (match.length) this.match = match;
+		}
 	}
 
 	get label(): string {
@@ -77,7 +113,21 @@ export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'
 		ignoreUnknownFields?: boolean;
 		touchUpdatedAt?: boolean;
 		actor?: string;
+		conditional?: boolean;
+		matchColumns?: string;
 	};
+	let match: MatchKey[];
+	try {
+		match = parseMatchKeys(
+			String(options.matchColumns ?? '')
+				.split(',')
+				.map((c) => c.trim())
+				.filter((c) => c !== ''),
+		);
+	} catch (error) {
+		throw new NodeOperationError(fn.getNode(), `Option "Match Columns": ${(error as Error).message}`);
+	}
+	const guard = { conditional: options.conditional ?? true, match };
 	const deleteMode = fn.getNodeParameter('deleteMode', 0, 'hard') as 'hard' | 'soft';
 	const batchSize = options.batchSize ?? 1000;
 	const write: WriteOptions = {
@@ -92,7 +142,11 @@ export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'
 	const results: Array<INodeExecutionData | undefined> = new Array(inputs.length);
 	const fail = (index: number, error: unknown) => {
 		if (!continueOnFail) throw nodeError(fn, error, index);
-		results[index] = { json: { error: (error as Error).message }, pairedItem: { item: index } };
+		// The failed change keeps what Store Commit pairs it by, so the failure is recorded against it.
+		const json: Record<string, unknown> = { error: (error as Error).message };
+		const input = inputs[index]?.json as Record<string, unknown> | undefined;
+		for (const field of ['entity', 'system', 'key', 'id', 'op'] as const) if (input && input[field] !== undefined) json[field] = input[field];
+		results[index] = { json: json as INodeExecutionData['json'], pairedItem: { item: index } };
 	};
 
 	const upserts: Pending[] = [];
@@ -118,37 +172,69 @@ export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'
 		}
 	});
 
-	for (let start = 0; start < upserts.length; start += batchSize) {
-		await upsertBatch(ctx, upserts.slice(start, start + batchSize), write, results, fail);
-	}
-	for (let start = 0; start < deletes.length; start += batchSize) {
-		const batch = deletes.slice(start, start + batchSize);
-		try {
-			await ctx.transport.delete(ctx.table, batch.map((p) => p.item.id as string), deleteMode, write);
-			for (const p of batch) results[p.index] = { json: p.item as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } };
-		} catch (error) {
-			for (const p of batch) fail(p.index, error);
+	const guarded = { ...write, deleteMode };
+	for (const [list, op] of [[upserts, 'upsert'], [deletes, 'delete']] as const) {
+		for (let start = 0; start < list.length; start += batchSize) {
+			await writeBatch(ctx, list.slice(start, start + batchSize), op, guarded, guard, results, fail);
 		}
 	}
 	return results.filter((r): r is INodeExecutionData => r !== undefined);
 }
 
-/** One batch in one transaction; with Continue On Fail a refused record is set aside and the rest retried. */
-async function upsertBatch(
+/** The write result of one item: the item with the target's id, its version after the write and the outcome. */
+function resultOf(item: SyncItem, outcome: GuardedOutcome, table: string): Record<string, unknown> {
+	const json: Record<string, unknown> = { ...item, outcome: outcome.outcome };
+	switch (outcome.outcome) {
+		case 'written':
+			json.id = outcome.id;
+			if (outcome.version !== null) json.changedAt = outcome.version;
+			else delete json.changedAt;
+			break;
+		case 'matched':
+			json.id = outcome.id;
+			if (outcome.version !== null) json.changedAt = outcome.version;
+			else delete json.changedAt;
+			json.detail = `found row ${outcome.id} of table "${table}" by ${outcome.column}; linked, nothing inserted`;
+			break;
+		case 'stale':
+			json.id = outcome.id;
+			if (outcome.version !== null) json.changedAt = outcome.version;
+			else delete json.changedAt;
+			json.detail = `row ${outcome.id} of table "${table}" changed since version ${item.trace.version} (now ${outcome.version}); not overwritten`;
+			break;
+		case 'target-deleted':
+			json.id = outcome.id;
+			delete json.changedAt;
+			json.detail = `row ${outcome.id} of table "${table}" is deleted there; not re-inserted`;
+			break;
+		case 'ambiguous':
+			delete json.changedAt;
+			json.detail = `rows ${outcome.ids.join(', ')} of table "${table}" all match by ${outcome.column}; nothing inserted`;
+			break;
+	}
+	return json;
+}
+
+/**
+ * One batch in one transaction, written conditionally (see lib/connectors/sql/guarded.ts); with Continue
+ * On Fail a refused record is set aside and the rest retried.
+ */
+async function writeBatch(
 	ctx: DatabaseContext,
 	batch: Pending[],
-	write: WriteOptions,
+	op: 'upsert' | 'delete',
+	write: WriteOptions & { deleteMode: 'hard' | 'soft' },
+	guard: { conditional: boolean; match: MatchKey[] },
 	results: Array<INodeExecutionData | undefined>,
 	fail: (index: number, error: unknown) => void,
 ): Promise<void> {
 	let pending = batch;
 	while (pending.length) {
-		const records: UpsertRecord[] = pending.map((p) => new PendingRecord(p));
+		const records = pending.map((p) => new PendingRecord(p, guard, op));
 		try {
-			const ids = await ctx.transport.upsert(ctx.table, records, write);
+			const outcomes = await writeGuarded(ctx.transport, ctx.table, records, write);
 			pending.forEach((p, k) => {
-				const json: SyncItem = { ...p.item, id: ids[k] };
-				results[p.index] = { json: json as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } };
+				results[p.index] = { json: resultOf(p.item, outcomes[k], ctx.table.table) as INodeExecutionData['json'], pairedItem: { item: p.index } };
 			});
 			return;
 		} catch (error) {
