@@ -1,0 +1,175 @@
+/**
+ * The engine's side of "no lost edit, no duplicate": first-sync identity within a batch, the target's
+ * version carried by each plan, and what Commit does with every outcome of a conditional write
+ * (written, matched, stale, target-deleted, ambiguous, failed) — on both store backends.
+ */
+import { commit, type WriteResult } from '../../../lib/engine/commit';
+import { resolve } from '../../../lib/engine/resolve';
+import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
+import type { SyncItem } from '../../../lib/item';
+import { BACKENDS } from './backends';
+import { change, options } from './fixtures';
+
+const T1 = '2031-01-01T10:00:00.000Z';
+const T2 = '2031-01-01T10:05:00.000Z';
+const T3 = '2031-01-01T10:09:00.000Z';
+
+function result(item: SyncItem, extra: Partial<WriteResult>): WriteResult {
+	return { entity: item.entity, system: item.system, key: item.key as string, op: item.op, id: item.id, data: item.data, ...extra };
+}
+
+describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss on %s', (_name, make) => {
+	const backend = make();
+	let store: Store;
+	beforeAll(() => backend.setup());
+	beforeEach(async () => {
+		store = await openStore(backend.config());
+	});
+	afterAll(async () => {
+		await closeAllStores();
+		await backend.teardown();
+	});
+
+	/** A contact made in crm and written to erp (version T1 there); returns its key. */
+	async function linked(email: string, data: Record<string, unknown> = {}): Promise<string> {
+		const o = options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } });
+		const r = await resolve(store, o, [change('crm', `c-${email}`, { email, name: 'Ann', phone: '1', ...data }, { changedAt: T1 })]);
+		const [create] = r.changes.map((c) => c.item);
+		await commit(store, { sync: o.sync, runId: o.runId }, [result(create, { id: `e-${email}`, changedAt: T1 })]);
+		return create.key as string;
+	}
+
+	it('links records of two systems that share a match key in one batch: no create for the second', async () => {
+		const o = options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } });
+		const r = await resolve(store, o, [
+			change('crm', 'c1', { email: 'Ann.Lee@example.com', name: 'Ann', phone: '1' }),
+			change('erp', 'e1', { email: '  ann.lee@EXAMPLE.com ', name: 'Ann', phone: '2', city: 'Oslo' }),
+		]);
+		expect(r.conflicts.filter((c) => c.kind === 'duplicate-link' || c.kind === 'ambiguous-match')).toEqual([]);
+		expect(r.changes.map((c) => [c.item.system, c.item.id])).toEqual([
+			['crm', 'c1'],
+			['erp', 'e1'],
+		]);
+		// crm wins the phone and the e-mail's spelling (resolved conflicts keep erp's values), erp's city is taken.
+		expect(r.changes[1].item.data).toMatchObject({ email: 'Ann.Lee@example.com', phone: '1', city: 'Oslo' });
+		expect(r.conflicts.map((c) => [c.kind, c.status, c.fields])).toEqual([
+			['field', 'resolved', ['email']],
+			['field', 'resolved', ['phone']],
+		]);
+		expect(r.conflicts[1].competing.map((c) => c.value)).toEqual(expect.arrayContaining(['1', '2']));
+	});
+
+	it('compares match keys in Unicode NFC; "field:exact" compares as is', async () => {
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [change('crm', 'n1', { email: 'ÉMILE@x.io' }), change('erp', 'n2', { email: 'e\u0301mile@x.io' })]);
+		// One golden record: erp's record is linked (written as crm spells it), nothing is created.
+		expect(r.changes.map((c) => [c.item.system, c.item.id])).toEqual([['erp', 'n2']]);
+		const exact = await resolve(store, options({ systems: ['crm', 'erp'], matchKeys: ['sku:exact'] }), [
+			change('crm', 'x1', { sku: 'AB-1' }),
+			change('erp', 'x2', { sku: 'ab-1' }),
+		]);
+		expect(exact.changes.filter((c) => c.item.id === null)).toHaveLength(2);
+		await expect(resolve(store, options({ matchKeys: ['sku:fuzzy'] }), [])).rejects.toThrow('"matchKeys": match key "sku:fuzzy"');
+	});
+
+	it('a plan carries the target version last read or written; a write reports the target\'s own new version', async () => {
+		const key = await linked('v@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [change('crm', 'c-v@x.io', { email: 'v@x.io', name: 'Ann', phone: '9' }, { changedAt: T2 })]);
+		const [upd] = r.changes.map((c) => c.item);
+		expect(upd).toMatchObject({ system: 'erp', id: 'e-v@x.io', trace: { version: T1 } });
+		await commit(store, { sync: o.sync, runId: o.runId }, [result(upd, { changedAt: T3 })]);
+		expect((await store.findLink('contact', 'erp', 'e-v@x.io'))).toMatchObject({ key, sourceAt: T3, base: expect.objectContaining({ phone: '9' }) });
+	});
+
+	it('matched: the record already in the target is linked with an empty base, and its values meet the golden record when read', async () => {
+		const o = options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } });
+		const r = await resolve(store, o, [change('crm', 'm1', { email: 'm@x.io', name: 'Mo', phone: '1' })]);
+		const [create] = r.changes.map((c) => c.item);
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [result(create, { id: 'e-77', outcome: 'matched', changedAt: T1 })]);
+		expect(out).toMatchObject({ committed: 1, waiting: 0, outcomes: { matched: 1 } });
+		expect(await store.findLink('contact', 'erp', 'e-77')).toMatchObject({ key: create.key, base: {}, sourceAt: T1 });
+		// erp's own copy is read later: linked by id, merged under the policy (nothing of it silently dropped).
+		const later = await resolve(store, options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } }), [
+			change('erp', 'e-77', { email: 'm@x.io', name: 'Mo', phone: '2', city: 'Rome' }, { changedAt: T1 }),
+		]);
+		expect(later.conflicts.map((c) => [c.kind, c.status, c.fields])).toEqual([['field', 'resolved', ['phone']]]);
+		expect(later.changes.map((c) => [c.item.system, c.item.id, c.item.data.phone, c.item.data.city])).toEqual([
+			['crm', 'm1', '1', 'Rome'],
+			['erp', 'e-77', '1', 'Rome'],
+		]);
+		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link')).toEqual([]);
+	});
+
+	it('stale, not yet read: nothing overwritten, the values stay in the audit, the run does not wait', async () => {
+		await linked('s@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [change('crm', 'c-s@x.io', { email: 's@x.io', name: 'Ann', phone: '5' }, { changedAt: T2, trace: { runId: 'x', origin: 'crm', hops: 0, cursor: { ts: T2, id: 'c-s@x.io' } } })]);
+		const [upd] = r.changes.map((c) => c.item);
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [result(upd, { outcome: 'stale', changedAt: T3 })]);
+		expect(out).toMatchObject({ committed: 0, failed: 0, waiting: 0, retries: [], outcomes: { stale: 1 } });
+		expect(out.cursors).toEqual([{ system: 'crm', entity: 'contact', ts: T2, id: 'c-s@x.io' }]);
+		const audit = await store.audit({ runId: o.runId });
+		expect(audit.find((a) => a.action === 'write')).toMatchObject({ outcome: 'skipped', after: expect.objectContaining({ phone: '5' }), error: expect.stringContaining('stale target') });
+		// erp's own change (the reason it moved) arrives: merged against erp's base, both edits kept.
+		const theirs = await resolve(store, options({ systems: ['crm', 'erp'] }), [change('erp', 'e-s@x.io', { email: 's@x.io', name: 'Bea', phone: '1' }, { changedAt: T3 })]);
+		expect(theirs.changes.map((c) => [c.item.system, c.item.data.name, c.item.data.phone, c.item.trace.version])).toEqual([
+			['crm', 'Bea', '5', T2],
+			['erp', 'Bea', '5', T3],
+		]);
+	});
+
+	it('stale, already read by another execution: planned again at once from the golden record, against that version', async () => {
+		const key = await linked('r@x.io');
+		const o1 = options({ systems: ['crm', 'erp'] });
+		const first = await resolve(store, o1, [change('crm', 'c-r@x.io', { email: 'r@x.io', name: 'Ann', phone: '5' }, { changedAt: T2 })]);
+		// Meanwhile erp's change is resolved by another execution (it reads erp at version T3).
+		const o2 = options({ systems: ['crm', 'erp'] });
+		await resolve(store, o2, [change('erp', 'e-r@x.io', { email: 'r@x.io', name: 'Bea', phone: '1' }, { changedAt: T3 })]);
+		const [upd] = first.changes.map((c) => c.item);
+		const out = await commit(store, { sync: o1.sync, runId: o1.runId }, [result(upd, { outcome: 'stale', changedAt: T3 })]);
+		expect(out.waiting).toBe(1);
+		expect(out.retries).toEqual([expect.objectContaining({ system: 'erp', id: 'e-r@x.io', key, data: expect.objectContaining({ name: 'Bea', phone: '5' }), trace: expect.objectContaining({ version: T3 }) })]);
+		const done = await commit(store, { sync: o1.sync, runId: o1.runId }, [result(out.retries[0], { changedAt: '2031-01-01T10:10:00.000Z' })]);
+		expect(done).toMatchObject({ committed: 1, waiting: 0 });
+		expect((await store.findLink('contact', 'erp', 'e-r@x.io'))?.base).toMatchObject({ name: 'Bea', phone: '5' });
+	});
+
+	it('target-deleted opens an edit-delete conflict and keeps the link (nothing re-inserted); ambiguous opens an ambiguous-match conflict', async () => {
+		await linked('d@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [
+			change('crm', 'c-d@x.io', { email: 'd@x.io', name: 'Ann', phone: '7' }, { changedAt: T2 }),
+			change('crm', 'amb', { email: 'amb@x.io', name: 'Am' }),
+		]);
+		const [upd, create] = r.changes.map((c) => c.item);
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [
+			result(upd, { outcome: 'target-deleted' }),
+			result(create, { id: null, outcome: 'ambiguous', detail: 'rows 4, 9 of table "erp" all match by email' }),
+		]);
+		expect(out).toMatchObject({ waiting: 0, outcomes: { 'target-deleted': 1, ambiguous: 1 } });
+		const open = await store.listConflicts({ status: 'open' });
+		expect(open.map((c) => [c.kind, c.system]).sort()).toEqual([
+			['ambiguous-match', 'erp'],
+			['edit-delete', 'erp'],
+		]);
+		expect(await store.findLink('contact', 'erp', 'e-d@x.io')).not.toBeNull();
+	});
+
+	it('a failed write with entity, system and key is recorded against its planned change (the run waits for it)', async () => {
+		await linked('f@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [change('crm', 'c-f@x.io', { email: 'f@x.io', name: 'Ann', phone: '8' }, { changedAt: T2 })]);
+		const [upd] = r.changes.map((c) => c.item);
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [{ entity: 'contact', system: 'erp', key: upd.key as string, id: upd.id, op: 'upsert', error: 'connection refused' }]);
+		expect(out).toMatchObject({ committed: 0, failed: 1, waiting: 1 });
+	});
+
+	it('a change skipped as stale keeps its values in the audit', async () => {
+		await linked('o@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		await resolve(store, o, [change('crm', 'c-o@x.io', { email: 'o@x.io', name: 'Ann', phone: 'late' }, { changedAt: '2030-01-01T00:00:00.000Z' })]);
+		const [skip] = (await store.audit({ runId: o.runId })).filter((a) => a.action === 'skip');
+		expect(skip).toMatchObject({ error: expect.stringContaining('stale'), after: expect.objectContaining({ phone: 'late' }) });
+	});
+});
