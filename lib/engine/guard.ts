@@ -107,7 +107,7 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		if (window > 0 && open.length) {
 			// One hash per delivery, used for the lookup and the batch's own repeats.
 			const deliveries = open.map((o) => canonicalHash({ entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash }));
-			const seen = await tx.seenDeliveries(deliveries, new Date(now.getTime() - window * 1000).toISOString());
+			const seen = await tx.seenDeliveries(deliveries, new Date(now.getTime() - window * 1000).toISOString(), options.runId ?? null);
 			const inBatch = new Set<string>();
 			const next: typeof open = [];
 			open.forEach((o, i) => {

@@ -82,6 +82,11 @@ export const MIGRATIONS: readonly Migration[] = [
 				created_at TEXT NOT NULL, PRIMARY KEY (entity, system, external_id))`,
 		],
 	},
+	{
+		version: 4,
+		description: 'delivery marks know their run: a re-delivery after a failed execution is not a duplicate',
+		statements: [`ALTER TABLE delivery ADD COLUMN run_id TEXT`],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -697,18 +697,29 @@ export class StoreTx {
 		return counters.map((c) => now.get(`${c.scope}\u0000${c.name}\u0000${c.windowStart}`) ?? 0);
 	}
 
-	/** Records deliveries; returns the hashes that were already seen at or after `since`. */
-	async seenDeliveries(hashes: string[], since: string): Promise<Set<string>> {
+	/**
+	 * Records deliveries (for `runId`); returns the hashes already seen at or after `since` by a run that
+	 * did not fail. A mark stops counting when its run had a write fail, left a planned change without
+	 * Commit for over a minute (n8n died between the write and Commit), or never reached the Resolver
+	 * within 30 seconds (it died before): a re-delivery of that change is then handled, not dropped.
+	 */
+	async seenDeliveries(hashes: string[], since: string, runId: string | null = null): Promise<Set<string>> {
 		if (!hashes.length) return new Set();
 		const list = this.batch({ hash: 'text' }, [...new Set(hashes)], (hash) => ({ hash }));
-		const rows = await this.sql.all(`SELECT d.hash FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?`, [
-			list.param,
-			since,
-		]);
+		const t = Date.parse(this.now);
+		const stuck = new Date(t - 60_000).toISOString();
+		const fresh = new Date(t - 30_000).toISOString();
+		const rows = await this.sql.all(
+			`SELECT d.hash FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?
+			WHERE d.run_id IS NULL OR (
+				NOT EXISTS (SELECT 1 FROM planned_change p WHERE p.run_id = d.run_id AND (p.status = 'failed' OR p.created_at < ?))
+				AND (d.seen_at >= ? OR EXISTS (SELECT 1 FROM run x WHERE x.run_id = d.run_id)))`,
+			[list.param, since, stuck, fresh],
+		);
 		await this.sql.run(
-			`INSERT INTO delivery (hash, seen_at) SELECT r.hash, ? FROM ${list.from} WHERE true
-			ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at`,
-			[this.now, list.param],
+			`INSERT INTO delivery (hash, seen_at, run_id) SELECT r.hash, ?, ? FROM ${list.from} WHERE true
+			ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at, run_id = excluded.run_id`,
+			[this.now, runId, list.param],
 		);
 		return new Set(rows.map((r) => String(r.hash)));
 	}

@@ -32,6 +32,15 @@ const properties: INodeProperties[] = [
 		description: 'Most changes read per execution; the next run continues after the last one committed',
 	},
 	{
+		displayName: 'Look-Back (Seconds)',
+		name: 'lookBackSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 86400 },
+		default: 0,
+		description:
+			'Also read again the rows changed in this many seconds before the cursor (up to one page): rows committed late with an earlier updated-at (long transactions, clocks a little apart) are not missed. Re-reads of rows already synced are recognised and skipped. 0 = off.',
+	},
+	{
 		displayName: 'Start Cursor',
 		name: 'start',
 		type: 'collection',
@@ -81,7 +90,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			cursor = (await store.getCursor(sync, ctx.system, ctx.entity)) ?? cursor;
 		}
 		const records = await ctx.transport.readChanges(ctx.table, cursor, pageSize);
-		return asOutput(records.map((r) => recordToItem(r, ctx, { cursor: true, sync })));
+		const items = records.map((r) => recordToItem(r, ctx, { cursor: true, sync }));
+		const lookBack = Number(this.getNodeParameter('lookBackSeconds', 0, 0)) || 0;
+		if (lookBack > 0 && cursor && cursor.id !== '') {
+			// The window before the cursor, read again: a row that turned up there late is a change not yet
+			// seen. Re-reads carry no cursor (they never move it) and are skipped downstream as echoes or
+			// duplicate deliveries when nothing changed.
+			const from = { ts: new Date(Date.parse(cursor.ts) - lookBack * 1000).toISOString(), id: '' };
+			const seen = new Set(records.map((r) => r.id));
+			const window = await ctx.transport.readChanges(ctx.table, from, pageSize);
+			const atOrBefore = (r: { updatedAt: string | null; id: string }) => r.updatedAt !== null && Date.parse(r.updatedAt) <= Date.parse(cursor!.ts);
+			for (const r of window) if (atOrBefore(r) && !seen.has(r.id)) items.push(recordToItem(r, ctx, { sync }));
+		}
+		return asOutput(items);
 	} catch (error) {
 		throw nodeError(this, error);
 	}

@@ -4,6 +4,7 @@
  * (written, matched, stale, target-deleted, ambiguous, failed) — on both store backends.
  */
 import { commit, type WriteResult } from '../../../lib/engine/commit';
+import { guard } from '../../../lib/engine/guard';
 import { resolve } from '../../../lib/engine/resolve';
 import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
 import type { SyncItem } from '../../../lib/item';
@@ -171,5 +172,34 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		await resolve(store, o, [change('crm', 'c-o@x.io', { email: 'o@x.io', name: 'Ann', phone: 'late' }, { changedAt: '2030-01-01T00:00:00.000Z' })]);
 		const [skip] = (await store.audit({ runId: o.runId })).filter((a) => a.action === 'skip');
 		expect(skip).toMatchObject({ error: expect.stringContaining('stale'), after: expect.objectContaining({ phone: 'late' }) });
+	});
+});
+
+describe.each(BACKENDS.map((make) => [make().name, make] as const))('duplicate window on %s', (_name, make) => {
+	const backend = make();
+	let store: Store;
+	beforeAll(() => backend.setup());
+	beforeEach(async () => {
+		store = await openStore(backend.config());
+	});
+	afterAll(async () => {
+		await closeAllStores();
+		await backend.teardown();
+	});
+
+	it('a re-delivery after an execution whose write failed is handled, not dropped as a duplicate; after a good one it is', async () => {
+		const delivery = change('crm', 'dw1', { email: 'dw1@x.io', name: 'Di' }, { changedAt: T1 });
+		const o1 = options({ systems: ['crm', 'erp'] });
+		expect((await guard(store, { sync: o1.sync, runId: o1.runId }, [delivery])).passed).toHaveLength(1);
+		const r1 = await resolve(store, o1, [delivery]);
+		await commit(store, { sync: o1.sync, runId: o1.runId }, r1.changes.map((c) => ({ ...result(c.item, {}), error: 'connection refused' })));
+		// The sender (or the poll) delivers it again: not a duplicate of a failed run.
+		const o2 = options({ systems: ['crm', 'erp'] });
+		expect((await guard(store, { sync: o2.sync, runId: o2.runId }, [delivery])).passed).toHaveLength(1);
+		const r2 = await resolve(store, o2, [delivery]);
+		expect(r2.changes.map((c) => [c.item.system, c.item.id])).toEqual([['erp', null]]);
+		await commit(store, { sync: o2.sync, runId: o2.runId }, r2.changes.map((c) => result(c.item, { id: 'e-dw1', changedAt: T2 })));
+		const o3 = options({ systems: ['crm', 'erp'] });
+		expect((await guard(store, { sync: o3.sync, runId: o3.runId }, [delivery])).blocked.map((b) => b.reason)).toEqual(['duplicate-delivery']);
 	});
 });
