@@ -155,3 +155,46 @@ describe('writes', () => {
 		expect(server.contacts.size).toBe(0);
 	});
 });
+
+describe('conditional writes', () => {
+	const at = (s: number) => new Date(Date.UTC(2031, 0, 1) + s * 1000).toISOString();
+	const versioned = (id: string, data: Record<string, unknown>, version: string, op: 'upsert' | 'delete' = 'upsert') => {
+		const c = change(id, data, op);
+		return { ...c, key: `k-${id}`, trace: { ...c.trace, version } };
+	};
+
+	beforeEach(() => {
+		server.contacts.set('1', { id: '1', email: 'one@x.io', phone: '1', updated_at: at(0) });
+		server.contacts.set('2', { id: '2', email: 'two@x.io', phone: '2', updated_at: at(5) });
+		server.log.length = 0;
+	});
+
+	test('an update at the expected version is sent with the ETag (If-Match) and returns the record\'s new version', async () => {
+		const result = await run({ operation: 'upsert', recordPath: 'data' }, [versioned('1', { phone: '11' }, at(0))]);
+		const [out] = result.outputs[0].map((o) => o.json);
+		expect(out).toMatchObject({ id: '1', outcome: 'written', changedAt: server.contacts.get('1')!.updated_at });
+		expect(server.contacts.get('1')!.phone).toBe('11');
+		expect(server.log.map((l) => [l.method, l.ifMatch])).toEqual([
+			['GET', undefined],
+			['PATCH', `"${at(0)}"`],
+		]);
+	});
+
+	test('a record that moved since the expected version is not overwritten; one that is gone is not re-created', async () => {
+		const result = await run({ operation: 'upsert', recordPath: 'data' }, [versioned('2', { phone: 'mine' }, at(0)), versioned('9', { phone: 'x' }, at(0))]);
+		const out = result.outputs[0].map((o) => o.json);
+		expect(out[0]).toMatchObject({ id: '2', outcome: 'stale', changedAt: at(5) });
+		expect(out[1]).toMatchObject({ id: '9', outcome: 'target-deleted' });
+		expect(server.contacts.get('2')!.phone).toBe('2');
+		expect(server.contacts.has('9')).toBe(false);
+		expect(server.log.filter((l) => l.method !== 'GET')).toEqual([]);
+	});
+
+	test('a delete of a record that moved is stale; Continue On Fail keeps what Commit pairs a failed write by', async () => {
+		const result = await run({ operation: 'upsert', recordPath: 'data' }, [versioned('2', {}, at(0), 'delete'), { ...versioned('1', { phone: 1 }, at(0)), entity: 'order' }], true);
+		const out = result.outputs[0].map((o) => o.json);
+		expect(out[0]).toMatchObject({ outcome: 'stale' });
+		expect(server.contacts.has('2')).toBe(true);
+		expect(out[1]).toMatchObject({ entity: 'order', system: 'crm', key: 'k-1', id: '1', op: 'upsert', error: expect.stringContaining('entity') });
+	});
+});

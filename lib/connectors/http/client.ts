@@ -12,6 +12,8 @@ export interface HttpRequest {
 	url: string;
 	qs?: Record<string, string | number>;
 	body?: unknown;
+	/** Extra request headers (e.g. If-Match). */
+	headers?: Record<string, string>;
 	timeoutMs: number;
 }
 
@@ -87,7 +89,7 @@ export function isNetworkError(error: unknown): boolean {
 
 const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function header(headers: Record<string, unknown>, name: string): string | undefined {
+export function header(headers: Record<string, unknown>, name: string): string | undefined {
 	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
 	const value = key === undefined ? undefined : headers[key];
 	return Array.isArray(value) ? String(value[0]) : value === undefined || value === null ? undefined : String(value);

@@ -84,6 +84,7 @@ export async function httpContext(fn: IExecuteFunctions): Promise<HttpContext> {
 			method: request.method,
 			url: request.url,
 			qs: request.qs,
+			...(request.headers ? { headers: request.headers } : {}),
 			body: request.body as IHttpRequestOptions['body'],
 			json: true,
 			timeout: request.timeoutMs,
@@ -110,7 +111,7 @@ export async function httpContext(fn: IExecuteFunctions): Promise<HttpContext> {
 	};
 }
 
-function toIso(value: unknown): string | undefined {
+export function toIso(value: unknown): string | undefined {
 	if (typeof value === 'number' && Number.isFinite(value)) return new Date(value < 1e11 ? value * 1000 : value).toISOString();
 	if (typeof value === 'string' && value !== '' && !Number.isNaN(Date.parse(value))) {
 		return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : new Date(value).toISOString();

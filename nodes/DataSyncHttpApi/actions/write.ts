@@ -1,12 +1,21 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { HttpApiError, mapLimit, readPath, recordUrl, resolveUrl, sendWithRetry, type HttpMethod } from '../../../lib/connectors/http/client';
+import { header, HttpApiError, mapLimit, readPath, recordUrl, resolveUrl, sendWithRetry, type HttpMethod, type HttpResponse } from '../../../lib/connectors/http/client';
 import { expectShape, parseSyncItem, SyncItemError, type SyncItem } from '../../../lib/item';
-import { apiError, httpContext, type HttpContext } from './common';
+import { apiError, httpContext, toIso, type HttpContext } from './common';
 
 export type WriteMode = 'create' | 'update' | 'delete' | 'upsert';
 
 /** Parameters of the writing operations: where the answer's record is and the batch endpoint. */
 export const writeProperties: INodeProperties[] = [
+	{
+		displayName: 'Conditional Writes',
+		name: 'conditional',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether an update or delete is sent only if the record is still at the version the sync last read or wrote: the record is read first and its Updated-At Field compared, and the write carries the ETag the API gave (If-Match; 412 = moved). A record that moved is not overwritten (outcome "stale"); one that is gone is not re-created (outcome "target-deleted"). Needs the Updated-At Field; writes through a Batch Endpoint are not conditional.',
+		displayOptions: { show: { operation: ['update', 'upsert', 'delete'] } },
+	},
 	{
 		displayName: 'Update Method',
 		name: 'updateMethod',
@@ -93,16 +102,59 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 	const batch = (mode === 'delete' ? {} : fn.getNodeParameter('batch', 0, {})) as { size?: number; bodyKey?: string; resultsPath?: string };
 	const continueOnFail = fn.continueOnFail();
 	const results = new Map<number, INodeExecutionData>();
+	const inputs = fn.getInputData();
 	const fail = (index: number, error: unknown) => {
 		if (!continueOnFail) throw apiError(fn, error, index);
-		results.set(index, { json: { error: (error as Error).message }, pairedItem: { item: index } });
+		// The failed change keeps what Store Commit pairs it by, so the failure is recorded against it.
+		const json: Record<string, unknown> = { error: (error as Error).message };
+		const input = inputs[index]?.json as Record<string, unknown> | undefined;
+		for (const field of ['entity', 'system', 'key', 'id', 'op'] as const) if (input && input[field] !== undefined) json[field] = input[field];
+		results.set(index, { json: json as INodeExecutionData['json'], pairedItem: { item: index } });
 	};
-	const done = (p: Pending, id: string | null) => {
-		results.set(p.index, { json: { ...p.item, id } as unknown as INodeExecutionData['json'], pairedItem: { item: p.index } });
+	const conditional = (fn.getNodeParameter('conditional', 0, true) as boolean) && ctx.updatedAtField !== '';
+	/** The written record's version as the API answered it (its updated-at), or none. */
+	const versionIn = (record: unknown): string | undefined => (record !== undefined && ctx.updatedAtField ? toIso(readPath(record, ctx.updatedAtField)) : undefined);
+	const done = (p: Pending, id: string | null, extra: Record<string, unknown> = {}, record?: unknown) => {
+		const json: Record<string, unknown> = { ...p.item, id, ...extra };
+		if (!('outcome' in extra)) {
+			json.outcome = 'written';
+			const version = versionIn(record);
+			if (version) json.changedAt = version;
+			else delete json.changedAt;
+		}
+		results.set(p.index, { json: json as INodeExecutionData['json'], pairedItem: { item: p.index } });
+	};
+	const what = (p: Pending) => label(p.item, p.index);
+	/**
+	 * Reads the record before an update or delete planned against a known version: gone → target-deleted
+	 * (a delete is then done), moved → stale; else the ETag to send with If-Match, if the API gives one.
+	 */
+	const precheck = async (p: Pending): Promise<{ etag?: string } | { settled: true }> => {
+		const version = p.item.trace.version;
+		if (!conditional || version === undefined || p.action === 'create') return {};
+		const url = recordUrl(ctx.baseUrl, ctx.collection, p.item.id as string);
+		let response: HttpResponse;
+		try {
+			response = await sendWithRetry(ctx.send, { method: 'GET', url, timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what(p));
+		} catch (error) {
+			if (error instanceof HttpApiError && (error.status === 404 || error.status === 410)) {
+				if (p.action === 'delete') done(p, p.item.id, { outcome: 'written' });
+				else done(p, p.item.id, { outcome: 'target-deleted', changedAt: undefined, detail: `${ctx.system} record ${p.item.id} is gone (${error.status}); not re-created` });
+				return { settled: true };
+			}
+			throw error;
+		}
+		const current = toIso(readPath(readPath(response.body, recordPath), ctx.updatedAtField));
+		if (current !== undefined && Date.parse(current) !== Date.parse(version)) {
+			done(p, p.item.id, { outcome: 'stale', changedAt: current, detail: `${ctx.system} record ${p.item.id} changed since version ${version} (now ${current}); not overwritten` });
+			return { settled: true };
+		}
+		const etag = header(response.headers, 'etag');
+		return etag ? { etag } : {};
 	};
 
 	const pending: Pending[] = [];
-	fn.getInputData().forEach((input, index) => {
+	inputs.forEach((input, index) => {
 		try {
 			const item = parseSyncItem(input.json, index);
 			expectShape(item, 'system', index);
@@ -125,33 +177,44 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 	const batched = batchPath ? pending.filter((p) => p.action !== 'delete') : [];
 
 	const outcomes = await mapLimit(single, ctx.concurrency, async (p) => {
-		const what = label(p.item, p.index);
+		let check: { etag?: string } | { settled: true };
+		try {
+			check = await precheck(p);
+		} catch (error) {
+			return { p, error };
+		}
+		if ('settled' in check) return { p, settled: true as const };
 		const request =
 			p.action === 'create'
 				? { method: 'POST' as const, url: resolveUrl(ctx.baseUrl, ctx.collection), body: p.item.data }
 				: p.action === 'update'
 					? { method: updateMethod, url: recordUrl(ctx.baseUrl, ctx.collection, p.item.id as string), body: p.item.data }
 					: { method: 'DELETE' as const, url: recordUrl(ctx.baseUrl, ctx.collection, p.item.id as string) };
-		return await sendWithRetry(ctx.send, { ...request, timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what).then(
+		const headers = check.etag ? { 'If-Match': check.etag } : undefined;
+		return await sendWithRetry(ctx.send, { ...request, headers, timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what(p)).then(
 			(response) => ({ p, response }),
 			(error: unknown) => ({ p, error }),
 		);
 	});
 	for (const outcome of outcomes) {
 		const p = outcome.p;
+		if ('settled' in outcome) continue;
 		if ('error' in outcome) {
 			// Deleting what is already gone is what a retried delete looks like: success.
 			if (p.action === 'delete' && outcome.error instanceof HttpApiError && outcome.error.status === 404) done(p, p.item.id);
-			else fail(p.index, outcome.error);
+			// If-Match refused: the record moved between the read and the write.
+			else if (outcome.error instanceof HttpApiError && outcome.error.status === 412) {
+				done(p, p.item.id, { outcome: 'stale', changedAt: undefined, detail: `${ctx.system} record ${p.item.id} changed before the write (412); not overwritten` });
+			} else fail(p.index, outcome.error);
 			continue;
 		}
 		if (p.action !== 'create') {
-			done(p, p.item.id);
+			done(p, p.item.id, {}, readPath(outcome.response.body, recordPath));
 			continue;
 		}
 		const id = idOf(readPath(outcome.response.body, recordPath), ctx);
 		if (id === undefined) fail(p.index, new Error(`${label(p.item, p.index)}: the API created the record but its answer has no id at "${ctx.idField}"`));
-		else done(p, id);
+		else done(p, id, {}, readPath(outcome.response.body, recordPath));
 	}
 
 	const size = batch.size ?? 100;
@@ -184,7 +247,7 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 		chunk.forEach((p, k) => {
 			const id = idOf(written[k], ctx) ?? p.item.id;
 			if (id === null) fail(p.index, new Error(`${label(p.item, p.index)}: the batch answer has no id at "${ctx.idField}" for this record`));
-			else done(p, id);
+			else done(p, id, {}, written[k]);
 		});
 	}
 	return [...results.keys()].sort((a, b) => a - b).map((i) => results.get(i)!);

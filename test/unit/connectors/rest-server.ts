@@ -20,7 +20,7 @@ export interface RestServer {
 	token: string;
 	contacts: Map<string, Contact>;
 	/** Every request received: method, path and query. */
-	log: Array<{ method: string; path: string; query: URLSearchParams; body?: unknown }>;
+	log: Array<{ method: string; path: string; query: URLSearchParams; body?: unknown; ifMatch?: string }>;
 	/** Trouble for the next requests, taken in order. */
 	trouble: Trouble[];
 	style: 'page' | 'offset' | 'cursor' | 'link';
@@ -56,7 +56,8 @@ export async function startRestServer(): Promise<RestServer> {
 	const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const body = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? await readBody(req) : undefined;
-		state.log.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, body });
+		const ifMatch = typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined;
+		state.log.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, body, ifMatch });
 		const trouble = state.trouble.shift();
 		if (trouble && 'drop' in trouble) {
 			req.socket.destroy();
@@ -119,7 +120,10 @@ export async function startRestServer(): Promise<RestServer> {
 		const id = decodeURIComponent(parts[1] ?? '');
 		const existing = state.contacts.get(id);
 		if (!existing) return send(res, 404, { error: `contact ${id} not found` });
-		if (req.method === 'GET') return send(res, 200, { data: existing });
+		// ETags as most APIs make them: the record's version; a write with a stale If-Match is refused (412).
+		const etag = `"${existing.updated_at}"`;
+		if (req.method === 'GET') return send(res, 200, { data: existing }, { etag });
+		if (ifMatch !== undefined && ifMatch !== etag) return send(res, 412, { error: `contact ${id} changed (precondition failed)` });
 		if (req.method === 'DELETE') {
 			state.contacts.delete(id);
 			return send(res, 204);
