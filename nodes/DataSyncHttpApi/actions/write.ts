@@ -129,21 +129,24 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 	 * Reads the record before an update or delete planned against a known version: gone → target-deleted
 	 * (a delete is then done), moved → stale; else the ETag to send with If-Match, if the API gives one.
 	 */
-	const precheck = async (p: Pending): Promise<{ etag?: string } | { settled: true }> => {
+	const precheck = async (p: Pending): Promise<{ etag?: string } | { settled: true } | { error: unknown }> => {
 		const version = p.item.trace.version;
 		if (!conditional || version === undefined || p.action === 'create') return {};
 		const url = recordUrl(ctx.baseUrl, ctx.collection, p.item.id as string);
-		let response: HttpResponse;
-		try {
-			response = await sendWithRetry(ctx.send, { method: 'GET', url, timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what(p));
-		} catch (error) {
+		const got = await sendWithRetry(ctx.send, { method: 'GET', url, timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what(p)).then(
+			(response: HttpResponse) => ({ response }),
+			(error: unknown) => ({ error }),
+		);
+		if ('error' in got) {
+			const error = got.error;
 			if (error instanceof HttpApiError && (error.status === 404 || error.status === 410)) {
 				if (p.action === 'delete') done(p, p.item.id, { outcome: 'written' });
 				else done(p, p.item.id, { outcome: 'target-deleted', changedAt: undefined, detail: `${ctx.system} record ${p.item.id} is gone (${error.status}); not re-created` });
 				return { settled: true };
 			}
-			throw error;
+			return { error };
 		}
+		const response = got.response;
 		const current = toIso(readPath(readPath(response.body, recordPath), ctx.updatedAtField));
 		if (current !== undefined && Date.parse(current) !== Date.parse(version)) {
 			done(p, p.item.id, { outcome: 'stale', changedAt: current, detail: `${ctx.system} record ${p.item.id} changed since version ${version} (now ${current}); not overwritten` });
@@ -177,12 +180,8 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 	const batched = batchPath ? pending.filter((p) => p.action !== 'delete') : [];
 
 	const outcomes = await mapLimit(single, ctx.concurrency, async (p) => {
-		let check: { etag?: string } | { settled: true };
-		try {
-			check = await precheck(p);
-		} catch (error) {
-			return { p, error };
-		}
+		const check = await precheck(p);
+		if ('error' in check) return { p, error: check.error };
 		if ('settled' in check) return { p, settled: true as const };
 		const request =
 			p.action === 'create'
