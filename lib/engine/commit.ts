@@ -238,8 +238,11 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			if (outcome === 'target-deleted') {
 				settled.push(ref);
 				const externalId = current?.externalId ?? (r.id === null || r.id === undefined ? null : String(r.id));
+				// The conflict holds the target's delete as its incoming change, as a delete read from that
+				// system would: "apply" deletes the golden record everywhere, "dismiss" drops the dead link so
+				// the record is created there again.
 				conflicts.push(
-					conflictOf(r, plan, 'edit-delete', externalId, [
+					conflictOf(r, { ...plan, op: 'delete', data: {} }, 'edit-delete', externalId, [
 						{ role: 'incoming', system: r.system, value: null },
 						{ role: 'golden', system: '(golden record)', value: plan.data },
 						...(current ? [{ role: 'base' as const, system: r.system, value: current.base }] : []),
@@ -291,8 +294,15 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				return fail(r, ref, `${r.system} record ${id} is already linked to golden record ${other.key}`);
 			}
 			if (outcome === 'matched') {
-				// The target already holds this record: linked, nothing agreed yet (empty base), so every
-				// value it holds meets the golden record in the three-way merge when it is next read.
+				if (current && current.externalId === id) {
+					// Another execution read the record meanwhile and linked it (with its values merged).
+					settled.push(ref);
+					audit.push(entry(r, { action: 'link', outcome: 'ok', error: `matched ${r.system} record ${id} by match key; already linked` }));
+					return;
+				}
+				// The target already holds this record: linked, nothing agreed yet (empty base) and no version
+				// read (null): nothing is written to it until it is read, and then every value it holds meets the
+				// golden record in the three-way merge (see isUnread in identity.ts).
 				const link: Link = {
 					entity: r.entity,
 					key: r.key,
@@ -301,13 +311,13 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 					base: {},
 					writtenHash: null,
 					writtenAt: null,
-					sourceAt: r.changedAt ?? null,
+					sourceAt: null,
 				};
 				saveLinks.set(k, link);
 				byExternal.set(`${r.entity}\u0000${r.system}\u0000${id}`, link);
 				succeeded.push(ref);
 				result.committed++;
-				audit.push(entry(r, { action: 'link', outcome: 'ok', after: null, error: r.detail ?? `matched ${r.system} record ${id} by match key; nothing created` }));
+				audit.push(entry(r, { action: 'link', outcome: 'ok', after: null, error: `${r.detail ?? `matched ${r.system} record ${id} by match key`}; nothing created, merged when it is next read` }));
 				return;
 			}
 			const link: Link = {

@@ -58,3 +58,12 @@ export function matchValuesOf(data: Record<string, unknown>, keys: readonly Matc
 	}
 	return out;
 }
+
+/**
+ * A link made by a create that found the record already in the target (`matched`): its values were never
+ * read (empty base, no version). Nothing is written to it until it is read; the read merges its values
+ * three-way against an empty base, so none of them is overwritten unseen.
+ */
+export function isUnread(link: { base: Record<string, unknown>; sourceAt: string | null; writtenAt: string | null }): boolean {
+	return link.sourceAt === null && link.writtenAt === null && Object.keys(link.base).length === 0;
+}

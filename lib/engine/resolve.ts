@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { SyncItemError, type SyncItem } from '../item';
 import { sameValue } from './hash';
-import { matchValuesOf, parseMatchKeys, type MatchKey } from './identity';
+import { isUnread, matchValuesOf, parseMatchKeys, type MatchKey } from './identity';
 import { isEcho, mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
 import { StoreTx, type NewConflict, type Store } from './store/store';
 import type {
@@ -175,6 +175,9 @@ export class Batch {
 
 	readonly openConflicts = new Map<string, ConflictRecord[]>();
 
+	/** `key\0system` written by another execution right now (planned, not yet committed). */
+	readonly inFlight = new Set<string>();
+
 	readonly dirtyGolden = new Set<string>();
 
 	/** Keys of the golden records this batch created (nothing of theirs is stored yet). */
@@ -245,6 +248,7 @@ export class Batch {
 		const keyList = [...keys];
 		for (const g of await this.tx.goldenByKey(this.entity, keyList)) this.golden.set(g.key, g);
 		for (const l of await this.tx.linksByKey(this.entity, keyList)) this.putLink(l);
+		for (const k of await this.tx.plannedInFlight(this.entity, keyList, this.options.runId)) this.inFlight.add(k);
 		for (const c of await this.tx.openConflictsByKey(this.entity, keyList)) {
 			const list = this.openConflicts.get(c.key as string) ?? [];
 			list.push(c);
@@ -674,11 +678,19 @@ export class Batch {
 			if (!golden) continue;
 			const links = this.links.get(key) ?? new Map<string, Link>();
 			const pending = new Set<string>();
-			for (const c of this.openConflicts.get(key) ?? []) if (c.kind === 'field') pending.add(c.system);
-			for (const c of this.openInBatch.get(key) ?? []) if (c.kind === 'field') pending.add(c.system);
+			// A system whose values wait for review, or whose delete does, is not written meanwhile (an
+			// upsert of its deleted record would only meet the delete again).
+			const holds = (c: { kind: ConflictKind; item: SyncItem }) => c.kind === 'field' || ((c.kind === 'edit-delete' || c.kind === 'delete-approval') && c.item.op === 'delete');
+			for (const c of this.openConflicts.get(key) ?? []) if (holds(c)) pending.add(c.system);
+			for (const c of this.openInBatch.get(key) ?? []) if (holds(c)) pending.add(c.system);
 			for (const system of this.options.systems) {
 				const link = links.get(system) ?? null;
 				if (this.holdBack.get(key)?.has(system) || pending.has(system)) continue;
+				// A record found by a create's match lookup and not read since: written once it is read.
+				if (link && !golden.deleted && isUnread(link)) continue;
+				// Another execution is creating this record in this system right now: not created twice (if
+				// that execution fails or dies, its plan stops counting and the next change creates it).
+				if (!link && !golden.deleted && this.inFlight.has(`${key}\u0000${system}`)) continue;
 				let op: 'upsert' | 'delete';
 				if (golden.deleted) {
 					if (!propagate || !link) continue;

@@ -108,6 +108,11 @@ export function numericFormat(pattern: string): WallFormat | undefined {
 			fields.forEach((f, i) => {
 				out[f] = Number(m[i + 1]);
 			});
+			// 24:00 is the end of the day, the next day's 00:00 (ISO 8601; luxon reads it so too).
+			if (out.hour === 24 && out.minute === 0 && out.second === 0 && out.millisecond === 0) {
+				const day = { ...out, hour: 0 };
+				return invalidParts(day) ?? millisToParts(partsToMillis(day) + 86_400_000);
+			}
 			return invalidParts(out) ?? out;
 		},
 		format(p) {

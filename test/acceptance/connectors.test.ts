@@ -672,7 +672,7 @@ describe.each<[string, SqlDialect]>([
 		});
 		expect(out).toHaveLength(3);
 		expect(out[0]).toMatchObject({ id: seeded[0], op: 'upsert' });
-		expect(out[1]).toEqual({ error: expect.stringContaining(`item 1 (contact / erp / ${seeded[1]}): field "not a column" is not a column`) });
+		expect(out[1]).toEqual({ entity: 'contact', system: 'erp', id: seeded[1], op: 'upsert', error: expect.stringContaining(`item 1 (contact / erp / ${seeded[1]}): field "not a column" is not a column`) });
 		expect(out[2]).toMatchObject({ id: expect.stringMatching(/^\d+$/), op: 'upsert' });
 		expect(await countRows()).toBe(before + 1);
 		const written = new Map((await rows()).map((r) => [String(r.ID), r]));

@@ -87,6 +87,11 @@ export const MIGRATIONS: readonly Migration[] = [
 		description: 'delivery marks know their run: a re-delivery after a failed execution is not a duplicate',
 		statements: [`ALTER TABLE delivery ADD COLUMN run_id TEXT`],
 	},
+	{
+		version: 5,
+		description: 'planned changes by golden record: creates in flight in another execution are not planned twice',
+		statements: [`CREATE INDEX planned_change_by_key ON planned_change (entity, key)`],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

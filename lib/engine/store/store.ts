@@ -25,6 +25,13 @@ const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : parse<T>(text));
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
+
+/**
+ * A planned change older than this without a Commit belongs to an execution that died (n8n killed
+ * between the write and Commit): it no longer holds back a re-delivery or a create of the same record.
+ */
+export const STUCK_MS = 60_000;
+
 /**
  * The JSON texts of the objects a transaction printed, or read where Commit writes them again, so that an
  * object written again (a planned change's data stored as the link's base and in the audit, a golden
@@ -551,6 +558,23 @@ export class StoreTx {
 		);
 	}
 
+	/**
+	 * `key\0system` of the changes other runs have planned for these golden records and not yet committed
+	 * (nor failed) within the last minute: the writes in flight. A create planned while another run's
+	 * create of the same record to the same system is in flight would make the record twice.
+	 */
+	async plannedInFlight(entity: string, keys: string[], runId: string): Promise<Set<string>> {
+		if (!keys.length) return new Set();
+		const r = this.keyBatch(keys);
+		const since = new Date(Date.parse(this.now) - STUCK_MS).toISOString();
+		const rows = await this.sql.all(
+			`SELECT p.key, p.system FROM ${r.from} ${this.join} planned_change p ON p.entity = ? AND p.key = r.key
+			WHERE p.run_id <> ? AND p.status = 'planned' AND p.created_at >= ?`,
+			[r.param, entity, runId, since],
+		);
+		return new Set(rows.map((row) => `${row.key}\u0000${row.system}`));
+	}
+
 	async countPlanned(runId: string): Promise<number> {
 		const rows = await this.sql.all(`SELECT count(*) AS n FROM planned_change WHERE run_id = ?`, [runId]);
 		return Number(rows[0].n);
@@ -707,7 +731,7 @@ export class StoreTx {
 		if (!hashes.length) return new Set();
 		const list = this.batch({ hash: 'text' }, [...new Set(hashes)], (hash) => ({ hash }));
 		const t = Date.parse(this.now);
-		const stuck = new Date(t - 60_000).toISOString();
+		const stuck = new Date(t - STUCK_MS).toISOString();
 		const fresh = new Date(t - 30_000).toISOString();
 		const rows = await this.sql.all(
 			`SELECT d.hash FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?

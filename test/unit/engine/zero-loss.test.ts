@@ -83,23 +83,44 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		expect((await store.findLink('contact', 'erp', 'e-v@x.io'))).toMatchObject({ key, sourceAt: T3, base: expect.objectContaining({ phone: '9' }) });
 	});
 
-	it('matched: the record already in the target is linked with an empty base, and its values meet the golden record when read', async () => {
+	it('matched: the record already in the target is linked unread, nothing is written to it before it is read, and its values meet the golden record then', async () => {
 		const o = options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } });
 		const r = await resolve(store, o, [change('crm', 'm1', { email: 'm@x.io', name: 'Mo', phone: '1' })]);
 		const [create] = r.changes.map((c) => c.item);
 		const out = await commit(store, { sync: o.sync, runId: o.runId }, [result(create, { id: 'e-77', outcome: 'matched', changedAt: T1 })]);
 		expect(out).toMatchObject({ committed: 1, waiting: 0, outcomes: { matched: 1 } });
-		expect(await store.findLink('contact', 'erp', 'e-77')).toMatchObject({ key: create.key, base: {}, sourceAt: T1 });
+		expect(await store.findLink('contact', 'erp', 'e-77')).toMatchObject({ key: create.key, base: {}, sourceAt: null });
+		// A crm edit before erp's record is read: not written over erp's unread values (the version check
+		// alone could not protect them: erp's record is still at the version the lookup found).
+		const edit = await resolve(store, options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } }), [
+			change('crm', 'm1', { email: 'm@x.io', name: 'Mo', phone: '1', tier: 'gold' }, { changedAt: T1 }),
+		]);
+		expect(edit.changes.map((c) => [c.item.system, c.item.id])).toEqual([]);
 		// erp's own copy is read later: linked by id, merged under the policy (nothing of it silently dropped).
 		const later = await resolve(store, options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } }), [
 			change('erp', 'e-77', { email: 'm@x.io', name: 'Mo', phone: '2', city: 'Rome' }, { changedAt: T1 }),
 		]);
 		expect(later.conflicts.map((c) => [c.kind, c.status, c.fields])).toEqual([['field', 'resolved', ['phone']]]);
-		expect(later.changes.map((c) => [c.item.system, c.item.id, c.item.data.phone, c.item.data.city])).toEqual([
-			['crm', 'm1', '1', 'Rome'],
-			['erp', 'e-77', '1', 'Rome'],
+		expect(later.changes.map((c) => [c.item.system, c.item.id, c.item.data.phone, c.item.data.city, c.item.data.tier])).toEqual([
+			['crm', 'm1', '1', 'Rome', 'gold'],
+			['erp', 'e-77', '1', 'Rome', 'gold'],
 		]);
+		expect(later.changes[1].item.trace.version).toBe(T1);
 		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link')).toEqual([]);
+	});
+
+	it('a create another execution has in flight is not planned again; once that execution fails it is', async () => {
+		const o1 = options({ systems: ['crm', 'erp'] });
+		const first = await resolve(store, o1, [change('crm', 'f1', { email: 'f@x.io', name: 'Fe' }, { changedAt: T1 })]);
+		expect(first.changes.map((c) => [c.item.system, c.item.id])).toEqual([['erp', null]]);
+		// A second execution reads the same record (a webhook and the poll) before the first commits.
+		const o2 = options({ systems: ['crm', 'erp'] });
+		const second = await resolve(store, o2, [change('crm', 'f1', { email: 'f@x.io', name: 'Fee' }, { changedAt: T2 })]);
+		expect(second.changes).toEqual([]);
+		// The first execution's write fails: the next change plans the create.
+		await commit(store, { sync: o1.sync, runId: o1.runId }, [result(first.changes[0].item, { error: 'connection refused' })]);
+		const third = await resolve(store, options({ systems: ['crm', 'erp'] }), [change('crm', 'f1', { email: 'f@x.io', name: 'Fee', phone: '3' }, { changedAt: T3 })]);
+		expect(third.changes.map((c) => [c.item.system, c.item.id, c.item.data.name, c.item.data.phone])).toEqual([['erp', null, 'Fee', '3']]);
 	});
 
 	it('stale, not yet read: nothing overwritten, the values stay in the audit, the run does not wait', async () => {

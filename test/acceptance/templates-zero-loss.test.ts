@@ -1,0 +1,121 @@
+/**
+ * "No lost edit, no duplicate" through the shipped bidirectional template in stock n8n: System A = a CRM
+ * in real Postgres, System B = an ERP in real MariaDB (its own columns, dd/MM/yyyy), an SQLite store.
+ *
+ * - A first Refresh of two systems that already share 200 contacts (same e-mails, some spelled in other
+ *   case and with spaces in B, different ids), 50 only in A and 30 only in B, nothing linked: 280 rows on
+ *   both sides, no duplicate, no duplicate-link conflict, every golden record linked once per system.
+ * - B edits a phone and its webhook is held back; A edits the last name, which is written towards B; then
+ *   B's webhook arrives: both edits end up in A and in B (the write to B was conditional: it did not
+ *   overwrite B's phone).
+ */
+import { closeAllStores, openStore, type Store } from '../../lib/engine';
+import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
+import { N8nInstance, uniqueId } from './harness';
+import { eventually, failure, importTemplate, runFromTrigger, signedPost } from './templates-support';
+import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
+
+const SECRET_A = 'crm-signing-secret-0123456789';
+const SECRET_B = 'erp-signing-secret-0123456789';
+
+describe('template "bidirectional-contacts": first sync of shared records and held-back edits, in stock n8n', () => {
+	let n8n: N8nInstance;
+	let pg: PgTestDatabase;
+	let maria: MariaDbTestDatabase;
+	let dir: TempDir;
+	let crm: CrmSystem;
+	let erp: ErpSystem;
+	let store: Store;
+	let wf: string;
+	const id = uniqueId('zl');
+	const paths = { crm: `zl-${id}/crm/contact`, erp: `zl-${id}/erp/contact` };
+
+	const fold = (email: unknown) => String(email).normalize('NFC').trim().toLowerCase();
+
+	beforeAll(async () => {
+		[pg, maria] = await Promise.all([createPgDatabase('ds_tpl_zl'), createMariaDbDatabase('ds_tpl_zl')]);
+		dir = createTempDir('ds-tpl-zl');
+		const storePath = dir.file('store.sqlite');
+		[crm, erp] = await Promise.all([CrmSystem.open(pg, 'crm_people'), ErpSystem.open(maria, 'erp_customers')]);
+		n8n = await N8nInstance.start();
+		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable' };
+		const credentials = {
+			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', { backend: 'sqlite', path: storePath }),
+			'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
+			'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', { ...sql, dialect: 'mysql', ...maria.config }),
+			'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: SECRET_A }),
+			'Webhook secret: System B': await n8n.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: SECRET_B }),
+		};
+		wf = await importTemplate(n8n, 'bidirectional-contacts', {
+			credentials,
+			tables: { crm_contacts: crm.table, erp_contacts: erp.table },
+			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
+		});
+		store = await openStore({ backend: 'sqlite', path: storePath });
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await closeAllStores();
+		await crm?.close();
+		await erp?.close();
+		await pg?.drop();
+		await maria?.drop();
+		dir?.remove();
+	});
+
+	it('a first Refresh links the 200 contacts both systems already hold: 280 rows each, no duplicate', async () => {
+		const started = Date.now();
+		for (let i = 0; i < 250; i++) {
+			await crm.insert({ ...ADA_CRM, email: `person${i}@example.com`, firstName: `First${i}`, lastName: `Last${i}`, phone: `+44 20 7946 ${String(1000 + i)}` });
+		}
+		for (let i = 0; i < 230; i++) {
+			// 0–199 are the shared ones (some spelled otherwise in B); 250–279 only in B.
+			const n = i < 200 ? i : i + 50;
+			const email = i < 200 && i % 3 === 0 ? `  PERSON${n}@Example.com ` : `person${n}@example.com`;
+			await erp.insert({ ...GRACE_ERP, email, first_name: `First${n}`, last_name: `Last${n}`, phone_number: `+1 212 555 ${String(1000 + n)}` });
+		}
+		const refresh = await runFromTrigger(n8n, wf, 'Refresh (manual)', 180_000);
+		expect({ status: refresh.status, failure: failure(refresh) }).toEqual({ status: 'success', failure: undefined });
+		const [a, b] = [await crm.rows(), await erp.rows()];
+		const dupes = (rows: Array<Record<string, unknown>>) => {
+			const seen = new Map<string, number>();
+			for (const r of rows) seen.set(fold(r.email), (seen.get(fold(r.email)) ?? 0) + 1);
+			return [...seen].filter(([, n]) => n > 1).map(([e]) => e);
+		};
+		expect({ a: a.length, b: b.length, dupesA: dupes(a), dupesB: dupes(b) }).toEqual({ a: 280, b: 280, dupesA: [], dupesB: [] });
+		const conflicts = await store.listConflicts({ limit: 10_000 });
+		expect(conflicts.filter((c) => c.kind === 'duplicate-link' || c.kind === 'ambiguous-match').map((c) => `${c.kind} ${c.system} ${c.externalId}`)).toEqual([]);
+		const links = await store.listLinks('contact');
+		const perKey = new Map<string, string[]>();
+		for (const l of links) perKey.set(l.key, [...(perKey.get(l.key) ?? []), l.system]);
+		expect(perKey.size).toBe(280);
+		expect([...perKey].filter(([, systems]) => systems.sort().join(',') !== 'crm,erp')).toEqual([]);
+		// Shared contacts: "A wins" where they differ (the phone), B's row kept its id.
+		const shared = (await erp.byEmail('person3@example.com'))!;
+		expect(shared).toMatchObject({ phone_number: '+44 20 7946 1003', email: 'person3@example.com' });
+		expect(await crm.byEmail('person260@example.com')).toMatchObject({ firstName: 'First260', phone: '+1 212 555 1260' });
+		console.log(`first Refresh of 250 + 230 shared records: ${Date.now() - started} ms`);
+	}, 240_000);
+
+	it('B\'s edit made while A\'s change is on its way to B is not overwritten: both edits reach A and B', async () => {
+		const a = (await crm.byEmail('person10@example.com'))!;
+		const b = (await erp.byEmail('person10@example.com'))!;
+		// B edits the phone; its webhook is held back.
+		const edited = await erp.update(b.contact_id as number, { phone_number: '+1 999 555 0001' });
+		const held = ErpSystem.notice(edited);
+		// A edits the last name; its webhook goes through and is written towards B.
+		const aEdited = await crm.update(a.id as number, { lastName: 'Changed-in-A' });
+		expect((await signedPost(n8n, paths.crm, SECRET_A, CrmSystem.notice(aEdited))).status).toBe(200);
+		await eventually('the write towards B has been tried', async () =>
+			(await store.audit({ system: 'erp', limit: 50 })).some((e) => e.action === 'write' && e.externalId === String(b.contact_id) && String(e.error ?? '').includes('stale')),
+		);
+		// B's phone was not overwritten.
+		expect(await erp.row(b.contact_id as number)).toMatchObject({ phone_number: '+1 999 555 0001' });
+		expect((await signedPost(n8n, paths.erp, SECRET_B, held)).status).toBe(200);
+		await eventually('both edits are in A and in B', async () => {
+			const [ra, rb] = [await crm.row(a.id as number), await erp.row(b.contact_id as number)];
+			return ra?.lastName === 'Changed-in-A' && ra?.phone === '+1 999 555 0001' && rb?.last_name === 'Changed-in-A' && rb?.phone_number === '+1 999 555 0001';
+		}, 30_000);
+	}, 60_000);
+});
