@@ -166,6 +166,9 @@ function snapshot(b: Builder, name: string, system: 'crm' | 'erp', position: Pos
 	return find;
 }
 
+/** The write node's options in a one-way template (see unidirectional). */
+const ONE_WAY: Json = { options: { matchColumns: 'email', conditional: false } };
+
 function write(b: Builder, name: string, system: 'crm' | 'erp', position: Position, extra: Json = {}): string {
 	// Match Columns: a create first looks for the contact by e-mail in the target (systems that already share
 	// contacts are linked, and a create whose Commit was lost is found, not inserted twice).
@@ -374,7 +377,9 @@ System A (the CRM) is the source of truth; System B (the ERP) receives every cre
 	const toC = mapper(b, 'To canonical', 'toCanonical', [700, 100]);
 	const r = resolver(b, [920, 100], 'crm, erp', 'crm, erp', 'contacts-one-way');
 	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1160, 60]);
-	const wB = write(b, 'Write to B', 'erp', [1380, 60]);
+	// One way: B is never read, so a B-side edit could never be merged; A's change is written as it is
+	// (Conditional Writes off), or it would wait for ever as "stale".
+	const wB = write(b, 'Write to B', 'erp', [1380, 60], ONE_WAY);
 	const c = commit(b, [1600, 60], 'contacts-one-way');
 	const conflicts = noOp(b, 'Conflicts: alert or review', [1160, 260]);
 	b.connect(tA, g);
@@ -415,7 +420,7 @@ Other ways to filter: sync only some entities by importing one copy per entity; 
 	});
 	const r = resolver(b, [1140, 100], 'crm, erp', 'crm, erp', 'contacts-active');
 	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1380, 60]);
-	const wB = write(b, 'Write to B', 'erp', [1600, 60]);
+	const wB = write(b, 'Write to B', 'erp', [1600, 60], ONE_WAY);
 	const c = commit(b, [1820, 60], 'contacts-active');
 	const invalid = noOp(b, 'Invalid records', [920, 300]);
 	b.connect(tA, g);

@@ -6,6 +6,7 @@
  */
 import { SyncItemError, type SyncItem } from '../item';
 import { canonicalHash } from './hash';
+import { mergeGoldenRecords } from './identity';
 import { advanceRunCursors } from './resolve';
 import type { NewConflict, Store } from './store/store';
 import type { AuditEntry, Link, LinkTombstone, PlannedChange } from './store/types';
@@ -163,6 +164,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			resolution: null,
 		});
 		const done = new Set<string>();
+		const merges: Array<{ r: WriteResult; owner: string }> = [];
 		const saveLinks = new Map<string, Link>();
 		const dropLinks = new Map<string, Array<{ key: string; system: string }>>();
 		const succeeded: Array<{ entity: string; key: string; system: string }> = [];
@@ -271,6 +273,14 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			}
 			const id = String(r.id);
 			const other = byExternal.get(`${r.entity}\u0000${r.system}\u0000${id}`);
+			if (other && other.key !== r.key && outcome === 'matched') {
+				// The record the create found is another golden record's: the two are one customer. They are
+				// merged after this commit's links are saved (mergeGoldenRecords in identity.ts).
+				merges.push({ r, owner: other.key });
+				settled.push(ref);
+				result.committed++;
+				return;
+			}
 			if (other && other.key !== r.key) {
 				const otherValue: { key: string; data?: unknown } = { key: other.key, data: other.base };
 				if (other.base === undefined) otherBases.push({ entity: r.entity, key: other.key, system: r.system, value: otherValue });
@@ -379,6 +389,36 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		await tx.deletePlanned(options.runId, [...succeeded, ...settled]);
 		await tx.savePlanned(retryPlans);
 		await tx.markPlannedFailed(options.runId, failed);
+		for (const { r, owner } of merges) {
+			// Who holds the record now (an earlier merge of this commit may have moved it).
+			const id = String(r.id);
+			const [holder] = await tx.linkRefsByExternalId(r.entity, [{ system: r.system, id }]);
+			const merged = holder ? await mergeGoldenRecords(tx, r.entity, holder.key, r.key) : { merged: false as const, reason: `${r.system} record ${id} is no longer linked` };
+			if (merged.merged) {
+				audit.push(
+					entry(r, {
+						key: merged.survivor,
+						action: 'merge',
+						outcome: 'ok',
+						error: `the create for golden record ${r.key} found ${r.system} record ${id}, linked to golden record ${owner}: golden record ${merged.absorbed} merged into ${merged.survivor} (links moved: ${merged.moved.join(', ') || 'none'}; merged when next read)`,
+					}),
+				);
+			} else if (merged.clash) {
+				const [open] = (await tx.openConflictsByKey(r.entity, [r.key])).filter((c) => c.kind === 'duplicate-link' && c.system === r.system);
+				if (!open) {
+					const plan = planned.get(`${r.entity}\u0000${r.key}\u0000${r.system}`)!;
+					conflicts.push({
+						...conflictOf(r, plan, 'duplicate-link', id, [
+							{ role: 'golden', system: r.system, value: { key: holder!.key } },
+							{ role: 'incoming', system: r.system, value: { key: r.key, data: plan.data } },
+						]),
+					});
+				}
+				audit.push(entry(r, { action: 'write', outcome: 'conflict', error: `${r.system} record ${id} is linked to golden record ${owner}; golden records ${owner} and ${r.key} both hold a record in ${merged.clash.join(', ')}: not merged, for review` }));
+			} else {
+				audit.push(entry(r, { action: 'link', outcome: 'ok', error: `matched ${r.system} record ${id}; ${merged.reason}` }));
+			}
+		}
 		await tx.insertConflicts(conflicts);
 		await tx.insertAudit(audit);
 		await tx.recordWrites([...perTarget.values()]);

@@ -108,7 +108,9 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 			const link = batch.links.get(key)?.get(item.system);
 			if (item.op === 'delete' && link) batch.removeLink(link, item.changedAt ?? null);
 			batch.auditEntry(item, { key, action: 'resolve', outcome: 'ok', error: 'dismissed: the golden record stays' });
-			batch.touch(key, item, 0, {});
+			// A duplicate link is left as it is: planning the golden record again would only find the same
+			// record, linked to the other golden record, again.
+			if (conflict.kind !== 'duplicate-link') batch.touch(key, item, 0, {});
 		}
 		await tx.markConflictResolved(id, { by: 'review', choice }, competing);
 		const changes = batch.plan();

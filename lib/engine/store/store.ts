@@ -478,6 +478,11 @@ export class StoreTx {
 		return rows.map(conflictFromRow);
 	}
 
+	/** Open conflicts of golden record `from` now wait on golden record `to` (the two were merged). */
+	async moveOpenConflicts(entity: string, from: string, to: string): Promise<void> {
+		await this.sql.run(`UPDATE conflict SET key = ? WHERE entity = ? AND key = ? AND status = 'open'`, [to, entity, from]);
+	}
+
 	async conflictById(id: number): Promise<ConflictRecord | null> {
 		const rows = await this.sql.all(`SELECT * FROM conflict WHERE id = ?`, [id]);
 		return rows.length ? conflictFromRow(rows[0]) : null;
