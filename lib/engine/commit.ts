@@ -239,7 +239,16 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			}
 			if (outcome === 'target-deleted') {
 				settled.push(ref);
-				const externalId = current?.externalId ?? (r.id === null || r.id === undefined ? null : String(r.id));
+				const externalId = r.id === null || r.id === undefined ? (current?.externalId ?? null) : String(r.id);
+				if (current && externalId !== null && current.externalId !== externalId) {
+					// The golden record is linked to another record of that system by now (created there again
+					// meanwhile): the dead one only gets a tombstone, and the change goes to the live one, as a
+					// stale write does (at once when its version is known).
+					tombstones.push({ entity: r.entity, system: r.system, externalId, key: r.key, deletedAt: null });
+					stale.push({ r: { ...r, changedAt: current.sourceAt ?? undefined }, plan, current });
+					audit.push(entry(r, { action: 'write', outcome: 'skipped', externalId, after: plan.data, error: `${r.system} record ${externalId} was deleted there; golden record ${r.key} is linked to ${r.system} record ${current.externalId} now` }));
+					return;
+				}
 				// The conflict holds the target's delete as its incoming change, as a delete read from that
 				// system would: "apply" deletes the golden record everywhere, "dismiss" drops the dead link so
 				// the record is created there again.

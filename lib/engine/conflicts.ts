@@ -105,8 +105,10 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 		} else if (key) {
 			// Dismissed: the golden record wins. A deleting system loses its link, so the record is written
 			// back there; an edit of a deleted record gets the delete sent again.
+			// Only the link of the record the conflict is about: the system may hold another record of this
+			// golden record by now (created again meanwhile), whose link stays.
 			const link = batch.links.get(key)?.get(item.system);
-			if (item.op === 'delete' && link) batch.removeLink(link, item.changedAt ?? null);
+			if (item.op === 'delete' && link && (item.id === null || link.externalId === String(item.id))) batch.removeLink(link, item.changedAt ?? null);
 			batch.auditEntry(item, { key, action: 'resolve', outcome: 'ok', error: 'dismissed: the golden record stays' });
 			// A duplicate link is left as it is: planning the golden record again would only find the same
 			// record, linked to the other golden record, again.

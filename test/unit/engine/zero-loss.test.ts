@@ -9,7 +9,7 @@ import { resolve } from '../../../lib/engine/resolve';
 import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
 import type { SyncItem } from '../../../lib/item';
 import { BACKENDS } from './backends';
-import { change, options } from './fixtures';
+import { change, options, removal } from './fixtures';
 
 const T1 = '2031-01-01T10:00:00.000Z';
 const T2 = '2031-01-01T10:05:00.000Z';
@@ -176,6 +176,55 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 			['edit-delete', 'erp'],
 		]);
 		expect(await store.findLink('contact', 'erp', 'e-d@x.io')).not.toBeNull();
+	});
+
+	it('two golden records found to be one customer are merged: the create that found the other\'s record moves the links, unread, and no duplicate-link is opened', async () => {
+		const two = { systems: ['crm', 'erp', 'shop'], policy: { kind: 'priority' as const, priority: ['crm', 'erp', 'shop'] } };
+		const first = await linked('g@x.io');
+		// crm deletes the customer; the delete towards erp fails: erp's record is still linked to the deleted golden record.
+		const od = options(two);
+		const del = await resolve(store, od, [removal('crm', 'c-g@x.io', { changedAt: T2 })]);
+		const toErp = del.changes.find((c) => c.item.system === 'erp')!.item;
+		await commit(store, { sync: od.sync, runId: od.runId }, [result(toErp, { error: 'connection refused' })]);
+		// The customer comes back through the shop: a new golden record (the deleted one matches nothing).
+		const o = options(two);
+		const back = await resolve(store, o, [change('shop', 's1', { email: 'g@x.io', name: 'Gia', phone: '3' }, { changedAt: T3 })]);
+		const second = back.changes[0].item.key as string;
+		expect(second).not.toBe(first);
+		const [toCrm, toErp2] = ['crm', 'erp'].map((s) => back.changes.find((c) => c.item.system === s)!.item);
+		// erp's create finds the record linked to the deleted golden record: the two golden records become one.
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [result(toCrm, { id: 'c-new', changedAt: T3 }), result(toErp2, { id: 'e-g@x.io', outcome: 'matched', changedAt: T1 })]);
+		expect(out).toMatchObject({ committed: 2, failed: 0, waiting: 0 });
+		expect(await store.findLink('contact', 'erp', 'e-g@x.io')).toMatchObject({ key: second, base: {}, sourceAt: null });
+		expect((await store.listLinks('contact')).filter((l) => l.key === first)).toEqual([]);
+		expect(await store.getGolden('contact', first)).toMatchObject({ deleted: true });
+		expect(await store.getGolden('contact', second)).toMatchObject({ deleted: false });
+		expect((await store.audit({ runId: o.runId })).find((a) => a.action === 'merge')).toMatchObject({ key: second, error: expect.stringContaining(`golden record ${first} merged into ${second}`) });
+		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link')).toEqual([]);
+		// erp's own values are read next: merged into the one golden record under the policy (erp ranks
+		// above the shop), written to the others.
+		const read = await resolve(store, options(two), [change('erp', 'e-g@x.io', { email: 'g@x.io', name: 'Ann', phone: '1', city: 'Oslo' }, { changedAt: T1 })]);
+		expect(read.changes.map((c) => [c.item.system, c.item.key, c.item.data.name, c.item.data.city]).sort()).toEqual([
+			['crm', second, 'Ann', 'Oslo'],
+			['shop', second, 'Ann', 'Oslo'],
+		]);
+	});
+
+	it('target-deleted for a record the golden record is no longer linked to: tombstoned, no conflict, the change goes to the live record', async () => {
+		const key = await linked('t@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		const first = await resolve(store, o, [change('crm', 'c-t@x.io', { email: 't@x.io', name: 'Ann', phone: '8' }, { changedAt: T2 })]);
+		// Meanwhile erp's record was deleted there and the golden record got a new erp record (e-t2, version T3).
+		const link = (await store.findLink('contact', 'erp', 'e-t@x.io'))!;
+		await store.transaction((tx) => tx.saveLinks([{ ...link, externalId: 'e-t2', sourceAt: T3, writtenAt: T3 }]));
+		const [upd] = first.changes.map((c) => c.item);
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [result(upd, { id: 'e-t@x.io', outcome: 'target-deleted' })]);
+		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'edit-delete')).toEqual([]);
+		expect(out.retries).toEqual([expect.objectContaining({ system: 'erp', id: 'e-t2', key, data: expect.objectContaining({ phone: '8' }), trace: expect.objectContaining({ version: T3 }) })]);
+		expect(await store.findLink('contact', 'erp', 'e-t2')).toMatchObject({ key });
+		// A late delivery of the dead record does not bring it back.
+		const late = await resolve(store, options({ systems: ['crm', 'erp'] }), [change('erp', 'e-t@x.io', { email: 't@x.io', name: 'Old' }, { changedAt: T1 })]);
+		expect(late.changes).toEqual([]);
 	});
 
 	it('a failed write with entity, system and key is recorded against its planned change (the run waits for it)', async () => {
