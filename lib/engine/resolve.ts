@@ -669,6 +669,9 @@ export class Batch {
 		this.touch(key, item, sourceIndex, {});
 	}
 
+	/** Creates not planned because another execution has them in flight (see plan). */
+	readonly deferred = new Map<string, { key: string; system: string }>();
+
 	/** Outbound changes for every touched key: each system whose base differs from the golden record. */
 	plan(): ResolvedChange[] {
 		const changes: ResolvedChange[] = [];
@@ -690,7 +693,12 @@ export class Batch {
 				if (link && !golden.deleted && isUnread(link)) continue;
 				// Another execution is creating this record in this system right now: not created twice (if
 				// that execution fails or dies, its plan stops counting and the next change creates it).
-				if (!link && !golden.deleted && this.inFlight.has(`${key}\u0000${system}`)) continue;
+				// This run waits for it (a 'deferred' planned change): its cursor does not move past the record,
+				// so the next poll reads it again and creates it if that execution never commits.
+				if (!link && !golden.deleted && this.inFlight.has(`${key}\u0000${system}`)) {
+					this.deferred.set(`${key}\u0000${system}`, { key, system });
+					continue;
+				}
 				let op: 'upsert' | 'delete';
 				if (golden.deleted) {
 					if (!propagate || !link) continue;
@@ -747,6 +755,9 @@ export class Batch {
 			status: 'planned',
 			createdAt: this.tx.now,
 		}));
+		for (const d of this.deferred.values()) {
+			planned.push({ runId: this.options.runId, entity: this.entity, key: d.key, system: d.system, op: 'upsert', data: {}, status: 'deferred', createdAt: this.tx.now });
+		}
 		await this.tx.savePlanned(planned);
 	}
 }

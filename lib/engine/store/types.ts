@@ -112,7 +112,8 @@ export interface PlannedChange {
 	system: string;
 	op: 'upsert' | 'delete';
 	data: CanonicalData;
-	status: 'planned' | 'failed';
+	/** `deferred`: not planned because another run has the same create in flight; it holds this run's cursor. */
+	status: 'planned' | 'failed' | 'deferred';
 	createdAt: string;
 }
 

@@ -109,14 +109,16 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link')).toEqual([]);
 	});
 
-	it('a create another execution has in flight is not planned again; once that execution fails it is', async () => {
+	it('a create another execution has in flight is not planned again (the run holds its cursor); once that execution fails it is', async () => {
 		const o1 = options({ systems: ['crm', 'erp'] });
 		const first = await resolve(store, o1, [change('crm', 'f1', { email: 'f@x.io', name: 'Fe' }, { changedAt: T1 })]);
 		expect(first.changes.map((c) => [c.item.system, c.item.id])).toEqual([['erp', null]]);
 		// A second execution reads the same record (a webhook and the poll) before the first commits.
 		const o2 = options({ systems: ['crm', 'erp'] });
-		const second = await resolve(store, o2, [change('crm', 'f1', { email: 'f@x.io', name: 'Fee' }, { changedAt: T2 })]);
+		const second = await resolve(store, o2, [change('crm', 'f1', { email: 'f@x.io', name: 'Fee' }, { changedAt: T2, trace: { runId: 'x', origin: 'crm', hops: 0, cursor: { ts: T2, id: 'f1' } } })]);
 		expect(second.changes).toEqual([]);
+		// The second run waits for that create: its cursor does not move past the record (the poll reads it again).
+		expect(await commit(store, { sync: o2.sync, runId: o2.runId }, [])).toMatchObject({ waiting: 1, cursors: [] });
 		// The first execution's write fails: the next change plans the create.
 		await commit(store, { sync: o1.sync, runId: o1.runId }, [result(first.changes[0].item, { error: 'connection refused' })]);
 		const third = await resolve(store, options({ systems: ['crm', 'erp'] }), [change('crm', 'f1', { email: 'f@x.io', name: 'Fee', phone: '3' }, { changedAt: T3 })]);
