@@ -119,4 +119,24 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 			return ra?.lastName === 'Changed-in-A' && ra?.phone === '+1 999 555 0001' && rb?.last_name === 'Changed-in-A' && rb?.phone_number === '+1 999 555 0001';
 		}, 30_000);
 	}, 60_000);
+
+	it('a create that finds the contact already in B links it unread: nothing written over B until the 5-minute poll reads B\'s row and merges it', async () => {
+		// B already holds the contact (its own phone and city); nothing links it yet.
+		const inB = await erp.insert({ ...GRACE_ERP, email: 'late.link@example.com', first_name: 'Lena', last_name: 'Link', phone_number: '+1 212 555 0777', city: 'Boston' });
+		const inA = await crm.insert({ ...ADA_CRM, email: 'late.link@example.com', firstName: 'Lena', lastName: 'Link', phone: '+44 20 7946 0777' });
+		expect((await signedPost(n8n, paths.crm, SECRET_A, CrmSystem.notice(inA))).status).toBe(200);
+		await eventually('the create found B\'s row', async () => (await store.findLink('contact', 'erp', String(inB.contact_id))) !== null);
+		expect(await store.findLink('contact', 'erp', String(inB.contact_id))).toMatchObject({ base: {}, sourceAt: null });
+		expect(await erp.row(inB.contact_id as number)).toMatchObject({ phone_number: '+1 212 555 0777', city: 'Boston' });
+		expect((await erp.rows()).filter((r) => fold(r.email) === 'late.link@example.com')).toHaveLength(1);
+		// The poll reads B's unread row (it did not change) and merges it: "A wins" where they differ, and
+		// B's phone stays in the conflict record.
+		const poll = await runFromTrigger(n8n, wf, 'Every 5 minutes (backup poll)');
+		expect({ status: poll.status, failure: failure(poll) }).toEqual({ status: 'success', failure: undefined });
+		expect(await erp.row(inB.contact_id as number)).toMatchObject({ phone_number: '+44 20 7946 0777', city: 'London' });
+		const link = (await store.findLink('contact', 'erp', String(inB.contact_id)))!;
+		expect(link.sourceAt).not.toBeNull();
+		const conflicts = (await store.listConflicts({ limit: 10_000 })).filter((c) => c.key === link.key && c.fields.includes('phone'));
+		expect(conflicts.flatMap((c) => c.competing.map((v) => v.value))).toContain('+1 212 555 0777');
+	}, 60_000);
 });

@@ -886,6 +886,21 @@ export class Store {
 		return this.read((tx) => tx.linksByKey(entity, [key]));
 	}
 
+	/**
+	 * External ids of the links of one system that were made by a create's match lookup and not read since
+	 * (see isUnread in identity.ts): Get Changes reads these records too, so their values are merged
+	 * without waiting for a change of their own.
+	 */
+	async unreadLinks(entity: string, system: string, limit = 500): Promise<string[]> {
+		const rows = await this.read((tx) =>
+			tx.sql.all(
+				`SELECT external_id FROM link WHERE entity = ? AND system = ? AND source_at IS NULL AND written_at IS NULL AND base = '{}' ORDER BY external_id LIMIT ?`,
+				[entity, system, limit],
+			),
+		);
+		return rows.map((r) => String(r.external_id));
+	}
+
 	async findLink(entity: string, system: string, externalId: string): Promise<Link | null> {
 		const [link] = await this.read((tx) => tx.linksByExternalId(entity, [{ system, id: externalId }]));
 		return link ?? null;

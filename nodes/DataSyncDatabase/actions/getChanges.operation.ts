@@ -77,6 +77,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const pageSize = Number(this.getNodeParameter('pageSize', 0, 5000));
 	const start = this.getNodeParameter('start', 0, {}) as { ts?: string; id?: string };
 	let cursor: SyncCursor | null = null;
+	let unread: string[] = [];
 	if (start.ts) {
 		if (Number.isNaN(Date.parse(start.ts))) {
 			throw new NodeOperationError(this.getNode(), `Start Cursor: "After Timestamp" must be an ISO 8601 date-time, got "${start.ts}"`);
@@ -88,16 +89,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (this.getNodeParameter('cursorSource', 0, 'store') === 'store') {
 			const store = await openStore(storeConfigFromCredentials(await this.getCredentials('dataSyncStoreApi')));
 			cursor = (await store.getCursor(sync, ctx.system, ctx.entity)) ?? cursor;
+			unread = await store.unreadLinks(ctx.entity, ctx.system, Math.min(pageSize, 500));
 		}
 		const records = await ctx.transport.readChanges(ctx.table, cursor, pageSize);
 		const items = records.map((r) => recordToItem(r, ctx, { cursor: true, sync }));
+		if (unread.length) {
+			// Rows a create found by match key and linked without reading them: read now (no cursor), so their
+			// values are merged into the golden record and the sync writes to them again.
+			const inPage = new Set(records.map((r) => r.id));
+			const missing = unread.filter((id) => !inPage.has(id));
+			if (missing.length) for (const r of await ctx.transport.readByIds(ctx.table, missing)) items.push(recordToItem(r, ctx, { sync }));
+		}
 		const lookBack = Number(this.getNodeParameter('lookBackSeconds', 0, 0)) || 0;
 		if (lookBack > 0 && cursor && cursor.id !== '') {
 			// The window before the cursor, read again: a row that turned up there late is a change not yet
 			// seen. Re-reads carry no cursor (they never move it) and are skipped downstream as echoes or
 			// duplicate deliveries when nothing changed.
 			const from = { ts: new Date(Date.parse(cursor.ts) - lookBack * 1000).toISOString(), id: '' };
-			const seen = new Set(records.map((r) => r.id));
+			const seen = new Set(items.map((i) => String(i.id)));
 			const window = await ctx.transport.readChanges(ctx.table, from, pageSize);
 			const atOrBefore = (r: { updatedAt: string | null; id: string }) => r.updatedAt !== null && Date.parse(r.updatedAt) <= Date.parse(cursor!.ts);
 			for (const r of window) if (atOrBefore(r) && !seen.has(r.id)) items.push(recordToItem(r, ctx, { sync }));
