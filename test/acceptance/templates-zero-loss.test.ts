@@ -120,6 +120,22 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 		}, 30_000);
 	}, 60_000);
 
+	it('B and A edit the same contact at once, both webhooks arrive together: both edits end up in A and B', async () => {
+		const a = (await crm.byEmail('person20@example.com'))!;
+		const b = (await erp.byEmail('person20@example.com'))!;
+		const bEdited = await erp.update(b.contact_id as number, { phone_number: '+1 999 555 0020' });
+		const aEdited = await crm.update(a.id as number, { lastName: 'Both-at-once' });
+		const [ra, rb] = await Promise.all([
+			signedPost(n8n, paths.crm, SECRET_A, CrmSystem.notice(aEdited)),
+			signedPost(n8n, paths.erp, SECRET_B, ErpSystem.notice(bEdited)),
+		]);
+		expect([ra.status, rb.status]).toEqual([200, 200]);
+		await eventually('both edits are in A and in B', async () => {
+			const [x, y] = [await crm.row(a.id as number), await erp.row(b.contact_id as number)];
+			return x?.lastName === 'Both-at-once' && x?.phone === '+1 999 555 0020' && y?.last_name === 'Both-at-once' && y?.phone_number === '+1 999 555 0020';
+		}, 30_000);
+	}, 60_000);
+
 	it('a create that finds the contact already in B links it unread: nothing written over B until the 5-minute poll reads B\'s row and merges it', async () => {
 		// B already holds the contact (its own phone and city); nothing links it yet.
 		const inB = await erp.insert({ ...GRACE_ERP, email: 'late.link@example.com', first_name: 'Lena', last_name: 'Link', phone_number: '+1 212 555 0777', city: 'Boston' });
