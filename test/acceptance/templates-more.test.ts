@@ -271,6 +271,40 @@ describe('templates "nightly-batch" and "status-and-conflicts": A ↔ B page by 
 	});
 });
 
+describe('template "nightly-batch" from a fresh store: A and B already share 200 contacts', () => {
+	it('the first night links them: 280 rows on both sides, no duplicate, no duplicate-link conflict', async () => {
+		const { crm, erp } = await systems('shared');
+		const wf = await importTemplate(n8n, 'nightly-batch', { credentials: await credentialsFor('shared'), tables: { crm_contacts: crm.table, erp_contacts: erp.table } });
+		const store = await openStore({ backend: 'sqlite', path: dir.file('shared.sqlite') });
+		for (let i = 0; i < 250; i++) {
+			await crm.insert({ ...ADA_CRM, email: `shared${i}@example.com`, firstName: `First${i}`, phone: `+44 20 7946 ${String(1000 + i)}` }, 'seed');
+		}
+		for (let i = 0; i < 230; i++) {
+			// 0–199 shared (every third in other case in B), 250–279 only in B.
+			const n = i < 200 ? i : i + 50;
+			await erp.insert({ ...GRACE_ERP, email: i < 200 && i % 3 === 0 ? `SHARED${n}@Example.COM` : `shared${n}@example.com`, first_name: `First${n}`, phone_number: `+1 212 555 ${String(1000 + n)}` }, 'seed');
+		}
+		await n8n.rest('POST', `/rest/workflows/${wf}/run`, { triggerToStartFrom: { name: 'Nightly at 02:00' } });
+		const fold = (e: unknown) => String(e).trim().toLowerCase();
+		// The night is done when every record of both sides is linked (each page commits its own links).
+		await eventually('280 rows on both sides, every one linked', async () => (await crm.rows()).length >= 280 && (await erp.rows()).length >= 280 && (await store.listLinks('contact')).length >= 560, 240_000);
+		await new Promise((r) => setTimeout(r, 2000)); // anything still running would show now
+		const dupes = (rows: Array<Record<string, unknown>>) => {
+			const seen = new Map<string, number>();
+			for (const r of rows) seen.set(fold(r.email), (seen.get(fold(r.email)) ?? 0) + 1);
+			return [...seen].filter(([, k]) => k > 1).map(([e]) => e);
+		};
+		const [a, b] = [await crm.rows(), await erp.rows()];
+		expect({ a: a.length, b: b.length, dupesA: dupes(a), dupesB: dupes(b) }).toEqual({ a: 280, b: 280, dupesA: [], dupesB: [] });
+		const conflicts = await store.listConflicts({ limit: 10_000 });
+		expect(conflicts.filter((c) => c.kind === 'duplicate-link' || c.kind === 'ambiguous-match').map((c) => `${c.kind} ${c.system} ${c.externalId}`)).toEqual([]);
+		const perKey = new Map<string, string[]>();
+		for (const l of await store.listLinks('contact')) perKey.set(l.key, [...(perKey.get(l.key) ?? []), l.system]);
+		expect(perKey.size).toBe(280);
+		expect([...perKey].filter(([, systems]) => systems.sort().join(',') !== 'crm,erp')).toEqual([]);
+	}, 300_000);
+});
+
 describe('the template files and n8n\'s CLI', () => {
 	it('n8n import:workflow imports every file of workflows/ as it is', async () => {
 		const { n8nDir } = prepared();
