@@ -233,6 +233,9 @@ function hub(
 	b.connect(n.resolver, n.skipped, 2);
 	n.writes.forEach((w, i) => b.connect(n.fromCanonical, w, i));
 	for (const w of n.writes) b.connect(w, n.commit);
+	// A planned change the target's mapping refuses: Commit records it (audit, naming the fields) and the
+	// run does not wait for it, so the poll is not held back by one bad record.
+	b.connect(n.fromCanonical, n.commit, n.writes.length);
 	// Writes refused as stale and planned again from the golden record go round once more.
 	b.connect(n.commit, n.fromCanonical, 1);
 }
@@ -387,6 +390,7 @@ System A (the CRM) is the source of truth; System B (the ERP) receives every cre
 	b.connect(r, fromC, 0);
 	b.connect(r, conflicts, 1);
 	b.chain(fromC, wB, c);
+	b.connect(fromC, c, 1);
 	b.connect(c, fromC, 1);
 	return b.workflow('DataSync: contacts A → B (one way)');
 }
@@ -425,6 +429,7 @@ Other ways to filter: sync only some entities by importing one copy per entity; 
 	const invalid = noOp(b, 'Invalid records', [920, 300]);
 	b.connect(tA, g);
 	b.chain(every, gA, g, toC, filter, r, fromC, wB, c);
+	b.connect(fromC, c, 1);
 	b.connect(c, fromC, 1);
 	b.connect(toC, invalid, 1);
 	return b.workflow('DataSync: conditional sync A → B (active customers only)');
@@ -535,6 +540,7 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	b.connect(fromC, wB, 1);
 	b.connect(wA, c);
 	b.connect(wB, c);
+	b.connect(fromC, c, 2);
 	b.connect(c, fromC, 1);
 	// Each page's items stay out of n8n's execution list: only failures are kept.
 	return b.workflow('DataSync: nightly batch reconcile A ↔ B (page by page)', {

@@ -36,6 +36,11 @@ export interface WriteResult {
 	actor?: string;
 	error?: string;
 	/**
+	 * The outgoing Mapper's validation errors (an item of its Invalid output): nothing was written and
+	 * nothing will be until the record changes; the run does not wait for it.
+	 */
+	errors?: unknown[];
+	/**
 	 * What the conditional write did (absent = `written`):
 	 * - `written`: the change is in the target; `changedAt` is the target's own new version;
 	 * - `matched`: a create found the record already in the target by its match keys (the record of a
@@ -74,6 +79,8 @@ export interface CommitResult {
 	 * same run. The Store node emits them on its Retry output, back into the write path.
 	 */
 	retries: SyncItem[];
+	/** Results refused by the outgoing Mapper (its Invalid output): counted in `failed` too, but not waited for. */
+	rejected: number;
 	/** Results by outcome (written, matched, stale, target-deleted, ambiguous). */
 	outcomes: Record<WriteOutcome, number>;
 }
@@ -116,7 +123,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 	const checked = results.map(checkResult);
 	checked.forEach((r, i) => {
 		const failed = typeof r.error === 'string' && r.error !== '';
-		const nothingWritten = r.outcome === 'ambiguous' || r.outcome === 'target-deleted';
+		const nothingWritten = r.outcome === 'ambiguous' || r.outcome === 'target-deleted' || (Array.isArray(r.errors) && r.errors.length > 0);
 		if (!failed && !nothingWritten && r.op !== 'delete' && (r.id === null || r.id === undefined || String(r.id) === '')) {
 			throw new SyncItemError(`result ${i} (${r.entity} / ${r.system} / ${r.key}): field "id" must be the id the target gave the record`, i, 'id');
 		}
@@ -143,6 +150,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			cursors: [],
 			waiting: 0,
 			retries: [],
+			rejected: 0,
 			outcomes: { written: 0, matched: 0, stale: 0, 'target-deleted': 0, ambiguous: 0 },
 		};
 		/** Stale writes: planned again when the store has read the target's current version. */
@@ -218,6 +226,18 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				return;
 			}
 			done.add(k);
+			if (Array.isArray(r.errors) && r.errors.length) {
+				// Refused before any write (the outgoing Mapper's Invalid output): no retry would change that,
+				// so the run does not wait for it (the poll moves on). The golden record keeps the change; the
+				// audit names the record and the fields, and the next change of the record plans it again.
+				settled.push(ref);
+				result.failed++;
+				result.rejected++;
+				count(r, false);
+				const why = r.errors.map((e) => (typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e))).join('; ');
+				audit.push(entry(r, { action: 'write', outcome: 'failed', after: plan.data, error: `invalid for ${r.system}, not written: ${why}` }));
+				return;
+			}
 			if (typeof r.error === 'string' && r.error !== '') return fail(r, ref, r.error);
 			const current = links.get(k) ?? null;
 			const outcome = r.outcome ?? 'written';

@@ -229,6 +229,22 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		expect(late.changes).toEqual([]);
 	});
 
+	it('a planned change the outgoing Mapper refused (its Invalid output) is recorded, naming the field, and does not hold the cursor', async () => {
+		await linked('inv@x.io');
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [change('crm', 'c-inv@x.io', { email: 'inv@x.io', name: 'Ann', phone: '99' }, { changedAt: T2, trace: { runId: 'x', origin: 'crm', hops: 0, cursor: { ts: T2, id: 'c-inv@x.io' } } })]);
+		const [upd] = r.changes.map((c) => c.item);
+		const refused = { ...result(upd, {}), errors: [{ entity: 'contact', system: 'erp', id: upd.id, field: 'phone_number', rule: 'pattern', message: 'erp record e-inv@x.io: field "phone_number" must match [0-9 ]{5,}, got "99"' }] };
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [refused]);
+		expect(out).toMatchObject({ committed: 0, failed: 1, rejected: 1, waiting: 0 });
+		expect(out.cursors).toEqual([{ system: 'crm', entity: 'contact', ts: T2, id: 'c-inv@x.io' }]);
+		const [entry] = (await store.audit({ runId: o.runId })).filter((a) => a.action === 'write');
+		expect(entry).toMatchObject({ outcome: 'failed', after: expect.objectContaining({ phone: '99' }), error: expect.stringContaining('field "phone_number"') });
+		// The golden record keeps the change: the next change of the record plans it again.
+		const next = await resolve(store, options({ systems: ['crm', 'erp'] }), [change('crm', 'c-inv@x.io', { email: 'inv@x.io', name: 'Ann', phone: '99 000' }, { changedAt: T3 })]);
+		expect(next.changes.map((c) => [c.item.system, c.item.data.phone])).toEqual([['erp', '99 000']]);
+	});
+
 	it('a failed write with entity, system and key is recorded against its planned change (the run waits for it)', async () => {
 		await linked('f@x.io');
 		const o = options({ systems: ['crm', 'erp'] });
