@@ -7,7 +7,7 @@
 import { SyncItemError, type SyncItem } from '../item';
 import { canonicalHash } from './hash';
 import { mergeGoldenRecords } from './identity';
-import { advanceRunCursors } from './resolve';
+import { advanceRunCursors } from './cursor';
 import type { NewConflict, Store } from './store/store';
 import type { AuditEntry, Link, LinkTombstone, PlannedChange } from './store/types';
 

@@ -4,7 +4,7 @@
  */
 import type { SyncItem } from '../item';
 import { canonicalHash } from './hash';
-import { advanceRunCursors } from './resolve';
+import { advanceRunCursors } from './cursor';
 import type { Store } from './store/store';
 
 export interface RateLimit {

@@ -152,12 +152,4 @@ export function mergeRecord(input: MergeInput): MergeOutcome {
 	return { data, fields, changed, conflicts, keptFromEmpty };
 }
 
-/** Whether every field the source sent equals its base snapshot: the echo rule. */
-export function isEcho(incoming: CanonicalData, base: CanonicalData | null): boolean {
-	if (base === null) return false;
-	for (const field of Object.keys(incoming)) {
-		if (incoming[field] === undefined) continue;
-		if (!sameValue(incoming[field], base[field])) return false;
-	}
-	return true;
-}
+export { isEcho } from './echo';

@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { SyncItemError, type SyncItem } from '../item';
 import { sameValue } from './hash';
 import { isUnread, matchValuesOf, parseMatchKeys, type MatchKey } from './identity';
-import { isEcho, mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
+import { advanceRunCursors } from './cursor';
+import { isEcho } from './echo';
+import { mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
 import { StoreTx, type NewConflict, type Store } from './store/store';
 import type {
 	AuditEntry,
@@ -821,12 +823,4 @@ export async function resolve(store: Store, options: ResolveOptions, items: Sync
 	return options.dryRun ? work(new StoreTx(store.driver, store.clock().toISOString())) : store.transaction(work);
 }
 
-/** Moves the cursors a run has read to the sync's cursors, once all its writes are committed. */
-export async function advanceRunCursors(tx: StoreTx, runId: string): Promise<Array<{ system: string; entity: string; ts: string; id: string }>> {
-	const advanced: Array<{ system: string; entity: string; ts: string; id: string }> = [];
-	for (const c of await tx.runCursors(runId)) {
-		if (await tx.advanceCursor(c.sync, c.system, c.entity, c.cursor)) advanced.push({ system: c.system, entity: c.entity, ...c.cursor });
-	}
-	await tx.deleteRunCursors(runId);
-	return advanced;
-}
+export { advanceRunCursors };
