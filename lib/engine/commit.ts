@@ -5,7 +5,7 @@
  * run's metrics; and move the cursors once every planned write of the run has succeeded.
  */
 import { SyncItemError, type SyncItem } from '../item';
-import { canonicalHash, sameValue } from './hash';
+import { canonicalHash } from './hash';
 import { mergeGoldenRecords } from './identity';
 import { advanceRunCursors } from './cursor';
 import type { NewConflict, Store } from './store/store';
@@ -173,8 +173,6 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		});
 		const done = new Set<string>();
 		const merges: Array<{ r: WriteResult; owner: string }> = [];
-		/** Upserts written: checked against the golden record as it is now (another execution may have moved it). */
-		const written: Array<{ r: WriteResult; plan: PlannedChange; link: Link }> = [];
 		const saveLinks = new Map<string, Link>();
 		const dropLinks = new Map<string, Array<{ key: string; system: string }>>();
 		const succeeded: Array<{ entity: string; key: string; system: string }> = [];
@@ -378,7 +376,6 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			result.committed++;
 			count(r, true);
 			audit.push(entry(r, { action: 'write', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
-			written.push({ r, plan, link });
 		});
 
 		for (const [entity, list] of byEntityOf(otherBases)) {
@@ -412,28 +409,6 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 					data: op === 'delete' ? {} : { ...g.data },
 					key: s.r.key,
 					trace: { runId: options.runId, origin: s.r.system, hops: 1, sync: options.sync, version: s.current.sourceAt ?? undefined },
-				});
-			}
-		}
-		// A write made from an older golden record than the store holds now (another execution merged a
-		// newer change meanwhile and its own write to this target lost the race or is still to come): the
-		// target holds what was written (the link's base says so) and the golden record as it is now is
-		// written again, against the version this write produced. The older plan never has the last word.
-		for (const [entity, list] of byEntityOf(written.map((w) => w.r))) {
-			const golden = new Map((await tx.goldenByKey(entity, [...new Set(list.map((r) => r.key))])).map((g) => [g.key, g]));
-			for (const w of written.filter((x) => x.r.entity === entity)) {
-				const g = golden.get(w.r.key);
-				if (!g || g.deleted || sameValue(w.plan.data, g.data)) continue;
-				retryPlans.push({ ...w.plan, op: 'upsert', data: g.data, status: 'planned', createdAt: tx.now });
-				result.retries.push({
-					entity,
-					system: w.r.system,
-					id: w.link.externalId,
-					op: 'upsert',
-					shape: 'canonical',
-					data: { ...g.data },
-					key: w.r.key,
-					trace: { runId: options.runId, origin: w.r.system, hops: 1, sync: options.sync, version: w.link.sourceAt ?? undefined },
 				});
 			}
 		}

@@ -245,23 +245,6 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		expect(next.changes.map((c) => [c.item.system, c.item.data.phone])).toEqual([['erp', '99 000']]);
 	});
 
-	it('a write planned from an older golden record than the store holds at Commit is written again from the newer one (the older plan never has the last word)', async () => {
-		const key = await linked('old@x.io');
-		const o1 = options({ systems: ['crm', 'erp'] });
-		const first = await resolve(store, o1, [change('crm', 'c-old@x.io', { email: 'old@x.io', name: 'Ann', phone: '5' }, { changedAt: T2 })]);
-		// Another execution merges a newer crm change before the first one commits.
-		await resolve(store, options({ systems: ['crm', 'erp'] }), [change('crm', 'c-old@x.io', { email: 'old@x.io', name: 'Anna', phone: '5' }, { changedAt: T3 })]);
-		const [upd] = first.changes.map((c) => c.item);
-		const out = await commit(store, { sync: o1.sync, runId: o1.runId }, [result(upd, { changedAt: '2031-01-01T10:06:00.000Z' })]);
-		expect(out).toMatchObject({ committed: 1, waiting: 1 });
-		expect(out.retries).toEqual([expect.objectContaining({ system: 'erp', id: 'e-old@x.io', key, data: expect.objectContaining({ name: 'Anna' }), trace: expect.objectContaining({ version: '2031-01-01T10:06:00.000Z' }) })]);
-		// The link says what erp holds now (the older write), so nothing is taken as agreed that is not.
-		expect((await store.findLink('contact', 'erp', 'e-old@x.io'))?.base).toMatchObject({ name: 'Ann' });
-		const done = await commit(store, { sync: o1.sync, runId: o1.runId }, [result(out.retries[0], { changedAt: '2031-01-01T10:07:00.000Z' })]);
-		expect(done).toMatchObject({ committed: 1, waiting: 0, retries: [] });
-		expect((await store.findLink('contact', 'erp', 'e-old@x.io'))?.base).toMatchObject({ name: 'Anna' });
-	});
-
 	it('a failed write with entity, system and key is recorded against its planned change (the run waits for it)', async () => {
 		await linked('f@x.io');
 		const o = options({ systems: ['crm', 'erp'] });
