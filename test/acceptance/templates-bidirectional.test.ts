@@ -13,7 +13,7 @@
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { N8nInstance, summary, uniqueId, type Execution } from './harness';
-import { WRITE_ACTIONS, eventually, failure, importTemplate, outputOf, runFromTrigger, signedPost, written } from './templates-support';
+import { WRITE_ACTIONS, eventually, failure, importBidirectional, outputOf, runFromTrigger, signedPost, written, systemCredentials } from './templates-support';
 import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -62,19 +62,8 @@ describe('template "bidirectional-contacts" in stock n8n: CRM (Postgres) ↔ ERP
 		storePath = dir.file('store.sqlite');
 		[crm, erp] = await Promise.all([CrmSystem.open(pg, 'crm_people'), ErpSystem.open(maria, 'erp_customers')]);
 		n8n = await N8nInstance.start();
-		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable' };
-		const credentials = {
-			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', { backend: 'sqlite', path: storePath }),
-			'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
-			'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', { ...sql, dialect: 'mysql', ...maria.config }),
-			'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: SECRET_A }),
-			'Webhook secret: System B': await n8n.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: SECRET_B }),
-		};
-		wf = await importTemplate(n8n, 'bidirectional-contacts', {
-			credentials,
-			tables: { crm_contacts: crm.table, erp_contacts: erp.table },
-			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
-		});
+		const credentials = await systemCredentials(n8n, { backend: 'sqlite', path: storePath }, pg, maria, { a: SECRET_A, b: SECRET_B });
+		wf = await importBidirectional(n8n, credentials, { crm: crm.table, erp: erp.table }, paths);
 		store = await openStore({ backend: 'sqlite', path: storePath });
 	});
 

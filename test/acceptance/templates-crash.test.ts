@@ -15,7 +15,7 @@ import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import type { StoreConfig } from '../../lib/engine/store';
 import { createMariaDbDatabase, createPgDatabase, type MariaDbTestDatabase, type PgTestDatabase } from '../helpers/services';
 import { N8nInstance, uniqueId } from './harness';
-import { eventually, failure, importTemplate, runFromTrigger, signedPost } from './templates-support';
+import { eventually, failure, importBidirectional, runFromTrigger, signedPost, systemCredentials } from './templates-support';
 import { ADA_CRM, CrmSystem, ErpSystem } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -37,19 +37,9 @@ describe('template "bidirectional-contacts": n8n killed with SIGKILL between the
 
 	async function start(): Promise<{ n8n: N8nInstance; wf: string }> {
 		const instance = await N8nInstance.start();
-		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable' };
-		const credentials = {
-			'DataSync store': await instance.createCredential('dataSyncStoreApi', 'Test store', { ...storeConfig, password: storeDb.config.password ?? '' } as unknown as Record<string, unknown>),
-			'System A (CRM database)': await instance.createCredential('dataSyncSqlApi', 'Test CRM', sql),
-			'System B (ERP database)': await instance.createCredential('dataSyncSqlApi', 'Test ERP', { ...sql, dialect: 'mysql', ...maria.config }),
-			'Webhook secret: System A': await instance.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: SECRET_A }),
-			'Webhook secret: System B': await instance.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: SECRET_B }),
-		};
-		const wf = await importTemplate(instance, 'bidirectional-contacts', {
-			credentials,
-			tables: { crm_contacts: crm.table, erp_contacts: erp.table },
-			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
-		});
+		const store = { ...storeConfig, password: storeDb.config.password ?? '' } as unknown as Record<string, unknown>;
+		const credentials = await systemCredentials(instance, store, pg, maria, { a: SECRET_A, b: SECRET_B });
+		const wf = await importBidirectional(instance, credentials, { crm: crm.table, erp: erp.table }, paths);
 		return { n8n: instance, wf };
 	}
 

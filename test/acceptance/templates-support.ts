@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { signWebhook } from '../../lib/connectors/webhook/signature';
+import type { MariaDbTestDatabase, PgTestDatabase } from '../helpers/services';
 import { REPO_ROOT, type Execution, type N8nInstance, type WebhookResponse } from './harness';
 
 type Json = Record<string, unknown>;
@@ -97,6 +98,41 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The audit actions of a write that Store Commit recorded ("write"; older stores said create / update / delete). */
 export const WRITE_ACTIONS: string[] = ['write', 'create', 'update', 'delete'];
+
+/**
+ * The credentials the A ↔ B templates name, made in `n8n`: the store (its credential data as given),
+ * System A (database `pg`, Postgres), System B (database `maria`, MariaDB) and the webhook secrets of A and B.
+ */
+export async function systemCredentials(
+	n8n: N8nInstance,
+	store: Record<string, unknown>,
+	pg: PgTestDatabase,
+	maria: MariaDbTestDatabase,
+	secrets: { a: string; b: string },
+): Promise<Record<string, { id: string; name: string }>> {
+	const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable' };
+	return {
+		'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', store),
+		'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
+		'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', { ...sql, dialect: 'mysql', ...maria.config }),
+		'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: secrets.a }),
+		'Webhook secret: System B': await n8n.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: secrets.b }),
+	};
+}
+
+/** Imports bidirectional-contacts with these credentials, the test's two tables and its two webhook paths. */
+export async function importBidirectional(
+	n8n: N8nInstance,
+	credentials: Record<string, { id: string; name: string }>,
+	tables: { crm: string; erp: string },
+	paths: { crm: string; erp: string },
+): Promise<string> {
+	return await importTemplate(n8n, 'bidirectional-contacts', {
+		credentials,
+		tables: { crm_contacts: tables.crm, erp_contacts: tables.erp },
+		paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
+	});
+}
 
 /**
  * Runs a workflow from one of its triggers, as "Execute workflow" in the editor does (POST

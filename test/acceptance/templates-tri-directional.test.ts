@@ -14,7 +14,7 @@ import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { ShopServer } from '../support/shop-server';
 import { N8nInstance, summary, uniqueId, type Execution } from './harness';
-import { WRITE_ACTIONS, eventually, failure, importTemplate, outputOf, runFromTrigger, signedPost, written } from './templates-support';
+import { WRITE_ACTIONS, eventually, failure, importTemplate, outputOf, runFromTrigger, signedPost, written, systemCredentials } from './templates-support';
 import { ADA_CRM, CrmSystem, ErpSystem } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -72,14 +72,9 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 		[crm, erp] = await Promise.all([CrmSystem.open(pg, 'crm_people'), ErpSystem.open(maria, 'erp_customers')]);
 		shop = await ShopServer.start();
 		n8n = await N8nInstance.start();
-		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable' };
 		const credentials = {
-			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', { backend: 'sqlite', path: storePath }),
-			'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
-			'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', { ...sql, dialect: 'mysql', ...maria.config }),
+			...(await systemCredentials(n8n, { backend: 'sqlite', path: storePath }, pg, maria, { a: SECRET_A, b: SECRET_B })),
 			'System C (shop API)': await n8n.createCredential('dataSyncRestApi', 'Test shop', { baseUrl: shop.url, authType: 'bearer', token: 'shop-sync-token', testPath: '/' }),
-			'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: SECRET_A }),
-			'Webhook secret: System B': await n8n.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: SECRET_B }),
 			'Webhook secret: System C': await n8n.createCredential('dataSyncWebhookApi', 'Test shop secret', { secret: shop.secret }),
 		};
 		wf = await importTemplate(n8n, 'tri-directional-contacts', {

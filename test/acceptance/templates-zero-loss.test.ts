@@ -12,7 +12,7 @@
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { N8nInstance, uniqueId } from './harness';
-import { eventually, failure, importTemplate, runFromTrigger, signedPost } from './templates-support';
+import { eventually, failure, importBidirectional, runFromTrigger, signedPost, systemCredentials } from './templates-support';
 import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -32,25 +32,22 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 
 	const fold = (email: unknown) => String(email).normalize('NFC').trim().toLowerCase();
 
+	/** Waits until A's last name and B's phone are in both systems' rows of the contact. */
+	async function bothEditsInAAndB(aId: number, bId: number, lastName: string, phone: string): Promise<void> {
+		await eventually('both edits are in A and in B', async () => {
+			const [ra, rb] = [await crm.row(aId), await erp.row(bId)];
+			return ra?.lastName === lastName && ra?.phone === phone && rb?.last_name === lastName && rb?.phone_number === phone;
+		}, 30_000);
+	}
+
 	beforeAll(async () => {
 		[pg, maria] = await Promise.all([createPgDatabase('ds_tpl_zl'), createMariaDbDatabase('ds_tpl_zl')]);
 		dir = createTempDir('ds-tpl-zl');
 		const storePath = dir.file('store.sqlite');
 		[crm, erp] = await Promise.all([CrmSystem.open(pg, 'crm_people'), ErpSystem.open(maria, 'erp_customers')]);
 		n8n = await N8nInstance.start();
-		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: pg.config.password, ssl: 'disable' };
-		const credentials = {
-			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', { backend: 'sqlite', path: storePath }),
-			'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
-			'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', { ...sql, dialect: 'mysql', ...maria.config }),
-			'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: SECRET_A }),
-			'Webhook secret: System B': await n8n.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: SECRET_B }),
-		};
-		wf = await importTemplate(n8n, 'bidirectional-contacts', {
-			credentials,
-			tables: { crm_contacts: crm.table, erp_contacts: erp.table },
-			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
-		});
+		const credentials = await systemCredentials(n8n, { backend: 'sqlite', path: storePath }, pg, maria, { a: SECRET_A, b: SECRET_B });
+		wf = await importBidirectional(n8n, credentials, { crm: crm.table, erp: erp.table }, paths);
 		store = await openStore({ backend: 'sqlite', path: storePath });
 	});
 
@@ -114,10 +111,7 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 		// B's phone was not overwritten.
 		expect(await erp.row(b.contact_id as number)).toMatchObject({ phone_number: '+1 999 555 0001' });
 		expect((await signedPost(n8n, paths.erp, SECRET_B, held)).status).toBe(200);
-		await eventually('both edits are in A and in B', async () => {
-			const [ra, rb] = [await crm.row(a.id as number), await erp.row(b.contact_id as number)];
-			return ra?.lastName === 'Changed-in-A' && ra?.phone === '+1 999 555 0001' && rb?.last_name === 'Changed-in-A' && rb?.phone_number === '+1 999 555 0001';
-		}, 30_000);
+		await bothEditsInAAndB(a.id as number, b.contact_id as number, 'Changed-in-A', '+1 999 555 0001');
 	}, 60_000);
 
 	it('B and A edit the same contact at once, both webhooks arrive together: both edits end up in A and B', async () => {
@@ -130,10 +124,7 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 			signedPost(n8n, paths.erp, SECRET_B, ErpSystem.notice(bEdited)),
 		]);
 		expect([ra.status, rb.status]).toEqual([200, 200]);
-		await eventually('both edits are in A and in B', async () => {
-			const [x, y] = [await crm.row(a.id as number), await erp.row(b.contact_id as number)];
-			return x?.lastName === 'Both-at-once' && x?.phone === '+1 999 555 0020' && y?.last_name === 'Both-at-once' && y?.phone_number === '+1 999 555 0020';
-		}, 30_000);
+		await bothEditsInAAndB(a.id as number, b.contact_id as number, 'Both-at-once', '+1 999 555 0020');
 	}, 60_000);
 
 	it('a create that finds the contact already in B links it unread: nothing written over B until the 5-minute poll reads B\'s row and merges it', async () => {
