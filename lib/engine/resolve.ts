@@ -180,6 +180,9 @@ export class Batch {
 	/** `key\0system` written by another execution right now (planned, not yet committed). */
 	readonly inFlight = new Set<string>();
 
+	/** `key\0system` → the creates not planned because another execution has them in flight (see plan). */
+	readonly deferred = new Map<string, { key: string; system: string }>();
+
 	readonly dirtyGolden = new Set<string>();
 
 	/** Keys of the golden records this batch created (nothing of theirs is stored yet). */
@@ -671,9 +674,6 @@ export class Batch {
 		this.touch(key, item, sourceIndex, {});
 	}
 
-	/** Creates not planned because another execution has them in flight (see plan). */
-	readonly deferred = new Map<string, { key: string; system: string }>();
-
 	/** Outbound changes for every touched key: each system whose base differs from the golden record. */
 	plan(): ResolvedChange[] {
 		const changes: ResolvedChange[] = [];
@@ -693,12 +693,12 @@ export class Batch {
 				if (this.holdBack.get(key)?.has(system) || pending.has(system)) continue;
 				// A record found by a create's match lookup and not read since: written once it is read.
 				if (link && !golden.deleted && isUnread(link)) continue;
-				// Another execution is creating this record in this system right now: not created twice (if
-				// that execution fails or dies, its plan stops counting and the next change creates it).
-				// This run waits for it (a 'deferred' planned change): its cursor does not move past the record,
-				// so the next poll reads it again and creates it if that execution never commits.
-				if (!link && !golden.deleted && this.inFlight.has(`${key}\u0000${system}`)) {
-					this.deferred.set(`${key}\u0000${system}`, { key, system });
+				// Another execution is creating this record in this system right now: not created twice. This
+				// run waits for it (a 'deferred' planned change holds its cursor), so the poll reads the record
+				// again and creates it once that execution's plan stops counting (it failed or died).
+				const ref = `${key}\u0000${system}`;
+				if (!link && !golden.deleted && this.inFlight.has(ref)) {
+					this.deferred.set(ref, { key, system });
 					continue;
 				}
 				let op: 'upsert' | 'delete';

@@ -25,7 +25,6 @@ const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : parse<T>(text));
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
-
 /**
  * A planned change older than this without a Commit belongs to an execution that died (n8n killed
  * between the write and Commit): it no longer holds back a re-delivery or a create of the same record.
