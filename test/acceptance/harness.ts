@@ -100,11 +100,16 @@ export async function buildAndInstallPackage(): Promise<{ nodesTemplate: string;
 	const runDir = runArtifacts();
 	const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 	const opts = { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60 * 1000 };
-	await run(npm, ['run', 'build', '--silent'], opts);
 	const packDir = join(runDir, 'pack');
 	rmSync(packDir, { recursive: true, force: true });
 	mkdirSync(packDir, { recursive: true });
-	const { stdout } = await run(npm, ['pack', '--silent', '--pack-destination', packDir], opts);
+	// The build empties dist/ first: two jest runs of one checkout at once (two engineers, or a run and the
+	// demo) take turns through a lock file, so one never packs while the other is half-way through a build.
+	const { stdout } = await run(
+		'flock',
+		[join(ARTIFACTS, 'build.lock'), 'sh', '-c', `${npm} run build --silent >&2 && ${npm} pack --silent --pack-destination "$0"`, packDir],
+		opts,
+	);
 	const tarball = join(packDir, stdout.trim().split('\n').pop()!);
 	const nodesTemplate = join(runDir, 'nodes-template');
 	rmSync(nodesTemplate, { recursive: true, force: true });
@@ -195,6 +200,11 @@ export interface StartOptions {
 	 * EXECUTIONS_MODE=queue, the Redis queue and a Postgres database for n8n (see queueModeEnv).
 	 */
 	workers?: number;
+	/**
+	 * Webhook processes (`n8n webhook`, queue mode) to start next to the main process, each on its own
+	 * port (`webhookPorts`); `webhook(..., { port })` sends a call to one of them.
+	 */
+	webhookProcesses?: number;
 }
 
 /**
@@ -275,6 +285,11 @@ export class N8nInstance {
 	/** `n8n worker` processes (queue mode). */
 	readonly workers: ChildProcess[] = [];
 
+	/** `n8n webhook` processes (queue mode) and the port each listens on. */
+	readonly webhookProcesses: ChildProcess[] = [];
+
+	readonly webhookPorts: number[] = [];
+
 	private exited = false;
 
 	private constructor(
@@ -334,6 +349,14 @@ export class N8nInstance {
 				const worker = spawnRecorded(join(nodeBin, 'node'), [n8nBin, 'worker', '--concurrency=5'], workerEnv, userFolder, join(userFolder, `worker-${i}.log`));
 				instance.workers.push(worker);
 				await waitFor(`worker ${i} /healthz`, `http://127.0.0.1:${healthPort}/healthz`, () => worker.exitCode !== null, options.readyTimeoutMs ?? 120_000);
+			}
+			for (let i = 0; i < (options.webhookProcesses ?? 0); i++) {
+				const webhookPort = await freePort();
+				const webhookEnv = { ...env, N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
+				const proc = spawnRecorded(join(nodeBin, 'node'), [n8nBin, 'webhook'], webhookEnv, userFolder, join(userFolder, `webhook-${i}.log`));
+				instance.webhookProcesses.push(proc);
+				instance.webhookPorts.push(webhookPort);
+				await waitFor(`webhook process ${i} /healthz`, `http://127.0.0.1:${webhookPort}/healthz`, () => proc.exitCode !== null, options.readyTimeoutMs ?? 120_000);
 			}
 			await instance.setupOwner();
 		} catch (error) {
@@ -432,12 +455,13 @@ export class N8nInstance {
 	async webhook(
 		path: string,
 		body: unknown,
-		options: { method?: string; headers?: Record<string, string>; raw?: string; registerWaitMs?: number } = {},
+		options: { method?: string; headers?: Record<string, string>; raw?: string | Buffer; registerWaitMs?: number; port?: number } = {},
 	): Promise<WebhookResponse> {
 		const deadline = Date.now() + (options.registerWaitMs ?? 10_000);
+		const base = options.port ? `http://127.0.0.1:${options.port}` : this.baseUrl;
 		let res: Response;
 		for (;;) {
-			res = await fetch(`${this.baseUrl}/webhook/${path.replace(/^\//, '')}`, {
+			res = await fetch(`${base}/webhook/${path.replace(/^\//, '')}`, {
 				method: options.method ?? 'POST',
 				headers: { 'content-type': 'application/json', ...options.headers },
 				body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
@@ -507,9 +531,21 @@ export class N8nInstance {
 		});
 	}
 
+	/** SIGKILL of one worker's process group (its task runner included), as a crashed host would do. */
+	killWorker(index: number): void {
+		const pid = this.workers[index]?.pid;
+		if (!pid) throw new Error(`no worker ${index}`);
+		try {
+			process.kill(-pid, 'SIGKILL');
+		} catch {
+			// already gone
+		}
+		rmSync(join(PIDS, String(pid)), { force: true });
+	}
+
 	/** Synchronous kill of every process group this instance started (process exit). */
 	killNow(): void {
-		for (const pid of [this.child.pid, ...this.workers.map((w) => w.pid)]) {
+		for (const pid of [this.child.pid, ...this.workers.map((w) => w.pid), ...this.webhookProcesses.map((w) => w.pid)]) {
 			if (!pid) continue;
 			try {
 				process.kill(-pid, 'SIGKILL');
@@ -523,7 +559,7 @@ export class N8nInstance {
 
 	/** Stops n8n, its workers and everything they started (task runners), then removes its user folder. */
 	async stop(): Promise<void> {
-		const running = [this.child, ...this.workers].filter((c) => c.pid && c.exitCode === null && c.signalCode === null);
+		const running = [this.child, ...this.workers, ...this.webhookProcesses].filter((c) => c.pid && c.exitCode === null && c.signalCode === null);
 		for (const c of running) {
 			try {
 				process.kill(-(c.pid as number), 'SIGTERM');
