@@ -13,6 +13,65 @@ export class SqlConfigError extends Error {
 }
 
 /**
+ * Error codes that mean the server could not be reached or went away, as opposed to a refused statement:
+ * socket errors, mysql2's lost connections and server shutdown, and Postgres' SQLSTATE class 08
+ * (connection exception) and 57P01–57P03 (the server shutting down or starting).
+ */
+const CONNECTION_CODES = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ECONNABORTED',
+	'ETIMEDOUT',
+	'EHOSTUNREACH',
+	'ENETUNREACH',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'EPIPE',
+	'PROTOCOL_CONNECTION_LOST',
+	'PROTOCOL_SEQUENCE_TIMEOUT',
+	'ER_SERVER_SHUTDOWN',
+	'ER_CON_COUNT_ERROR',
+	'57P01',
+	'57P02',
+	'57P03',
+]);
+
+/** pg's own messages for a connection that could not be made or was cut (they carry no code). */
+const CONNECTION_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /^Client has encountered a connection error/, /^Connection lost/];
+
+/** Whether `error` (or an error it wraps) says the database could not be reached or went away. */
+export function isConnectionError(error: unknown, depth = 0): boolean {
+	// Not `instanceof Error`: socket errors may come from another realm (a sandbox, a test runner).
+	if (typeof error !== 'object' || error === null || depth > 4) return false;
+	const code = String((error as { code?: unknown }).code ?? '');
+	if (CONNECTION_CODES.has(code) || /^08/.test(code)) return true;
+	const message = (error as { message?: unknown }).message;
+	if (typeof message === 'string' && CONNECTION_MESSAGES.some((re) => re.test(message))) return true;
+	const inner = [(error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])];
+	return inner.some((e) => isConnectionError(e, depth + 1));
+}
+
+/** The database of a system could not be reached (or went away during the statement). */
+export class SqlUnavailableError extends Error {
+	constructor(message: string, cause: unknown) {
+		super(message, { cause });
+		this.name = 'SqlUnavailableError';
+	}
+}
+
+/**
+ * A connection failure restated with the system, server and table it concerns (`where`), since the
+ * driver only says "connect ECONNREFUSED 127.0.0.1:5432"; any other error is returned as it is.
+ */
+export function describeUnavailable(error: unknown, where: string): unknown {
+	if (error instanceof SqlUnavailableError || !isConnectionError(error)) return error;
+	const e = error as Error;
+	// AggregateError (every address refused) has an empty message; its code says what happened.
+	const reason = e.message || String((e as { code?: unknown }).code ?? e.name);
+	return new SqlUnavailableError(`${where}: the database could not be reached (${reason})`, error);
+}
+
+/**
  * Identifiers are quoted by each dialect, so almost any name works (spaces, quotes, capitals, unicode);
  * what no dialect accepts is refused here with the name that is wrong: empty names, control characters,
  * names over 63 bytes (Postgres cuts them silently) and trailing spaces (MySQL refuses them).

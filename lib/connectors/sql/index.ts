@@ -11,7 +11,7 @@ import { SqliteTransport } from './sqlite';
 import type { SqlConnectionConfig, SqlDialect, SqlSsl, SqlTransport } from './types';
 
 export type * from './types';
-export { SqlConfigError, checkIdentifier, toIsoUtc, toSqlUtc } from './common';
+export { SqlConfigError, SqlUnavailableError, checkIdentifier, describeUnavailable, isConnectionError, toIsoUtc, toSqlUtc } from './common';
 
 const DIALECTS: SqlDialect[] = ['postgres', 'mysql', 'sqlite'];
 

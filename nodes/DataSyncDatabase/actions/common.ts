@@ -1,6 +1,16 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { SyncItemError, type SyncCursor, type SyncItem } from '../../../lib/item';
-import { sharedTransport, sqlConfigFromCredentials, SqlConfigError, type ReadRecord, type SqlTransport, type TableSpec } from '../../../lib/connectors/sql';
+import {
+	describeUnavailable,
+	sharedTransport,
+	sqlConfigFromCredentials,
+	SqlConfigError,
+	SqlUnavailableError,
+	type ReadRecord,
+	type SqlConnectionConfig,
+	type SqlTransport,
+	type TableSpec,
+} from '../../../lib/connectors/sql';
 
 /** What every operation reads once per execution (item 0): the entity, the system and the table. */
 export interface DatabaseContext {
@@ -9,6 +19,21 @@ export interface DatabaseContext {
 	table: TableSpec;
 	transport: SqlTransport;
 	runId: string;
+	/** The system, its server and table, for errors: `System "erp" (MySQL / MariaDB at db:3306, table "customers")`. */
+	where: string;
+}
+
+const DIALECT_NAMES = { postgres: 'PostgreSQL', mysql: 'MySQL / MariaDB', sqlite: 'SQLite' } as const;
+
+function whereOf(system: string, config: SqlConnectionConfig, table: TableSpec): string {
+	const server = config.dialect === 'sqlite' ? `file "${config.file}"` : `${config.host}:${config.port}, database "${config.database}"`;
+	const name = table.schema ? `${table.schema}.${table.table}` : table.table;
+	return `System "${system}" (${DIALECT_NAMES[config.dialect]} at ${server}, table "${name}")`;
+}
+
+/** A failure to reach the system's database, restated with the system, server and table (other errors as they are). */
+export function unavailable(ctx: DatabaseContext, error: unknown): unknown {
+	return describeUnavailable(error, ctx.where);
 }
 
 export async function databaseContext(fn: IExecuteFunctions): Promise<DatabaseContext> {
@@ -28,12 +53,14 @@ export async function databaseContext(fn: IExecuteFunctions): Promise<DatabaseCo
 	};
 	const credentials = await fn.getCredentials('dataSyncSqlApi');
 	let transport: SqlTransport;
+	let config: SqlConnectionConfig;
 	try {
-		transport = sharedTransport(sqlConfigFromCredentials(credentials));
+		config = sqlConfigFromCredentials(credentials);
+		transport = sharedTransport(config);
 	} catch (error) {
 		throw new NodeOperationError(fn.getNode(), error as Error);
 	}
-	return { entity, system, table, transport, runId: fn.getExecutionId() ?? '' };
+	return { entity, system, table, transport, runId: fn.getExecutionId() ?? '', where: whereOf(system, config, table) };
 }
 
 function isDeleted(record: ReadRecord, table: TableSpec): boolean {
@@ -67,7 +94,13 @@ export function nodeError(fn: IExecuteFunctions, error: unknown, itemIndex?: num
 	if (error instanceof NodeOperationError) return error;
 	const e = error instanceof Error ? error : new Error(String(error));
 	const description =
-		error instanceof SqlConfigError ? 'Check the table and column parameters and the credential' : error instanceof SyncItemError ? `Field: ${error.field}` : undefined;
+		error instanceof SqlConfigError
+			? 'Check the table and column parameters and the credential'
+			: error instanceof SyncItemError
+				? `Field: ${error.field}`
+				: error instanceof SqlUnavailableError
+					? 'The database did not answer. A failed write stays planned and is redone by the next run; cursors move only after the writes succeed.'
+					: undefined;
 	return new NodeOperationError(fn.getNode(), e, { itemIndex: error instanceof SyncItemError ? (error.itemIndex ?? itemIndex) : itemIndex, description });
 }
 

@@ -1,5 +1,5 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { asOutput, databaseContext, nodeError, recordToItem } from './common';
+import { asOutput, databaseContext, nodeError, recordToItem, unavailable } from './common';
 
 const properties: INodeProperties[] = [
 	{
@@ -40,6 +40,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		return out;
 	} catch (error) {
-		throw nodeError(this, error);
+		throw nodeError(this, unavailable(ctx, error));
 	}
 }

@@ -1,7 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { openStore, storeConfigFromCredentials } from '../../../lib/engine/store';
 import type { SyncCursor } from '../../../lib/item';
-import { asOutput, databaseContext, nodeError, recordToItem } from './common';
+import { asOutput, databaseContext, nodeError, recordToItem, unavailable } from './common';
 
 const properties: INodeProperties[] = [
 	{
@@ -85,12 +85,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// An empty id means "strictly after the timestamp" (see SqlTransport.readChanges).
 		cursor = { ts: start.ts, id: start.id ?? '' };
 	}
-	try {
-		if (this.getNodeParameter('cursorSource', 0, 'store') === 'store') {
+	if (this.getNodeParameter('cursorSource', 0, 'store') === 'store') {
+		try {
 			const store = await openStore(storeConfigFromCredentials(await this.getCredentials('dataSyncStoreApi')));
 			cursor = (await store.getCursor(sync, ctx.system, ctx.entity)) ?? cursor;
 			unread = await store.unreadLinks(ctx.entity, ctx.system, Math.min(pageSize, 500));
+		} catch (error) {
+			throw nodeError(this, error);
 		}
+	}
+	try {
 		const records = await ctx.transport.readChanges(ctx.table, cursor, pageSize);
 		const items = records.map((r) => recordToItem(r, ctx, { cursor: true, sync }));
 		if (unread.length) {
@@ -113,6 +117,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		return asOutput(items);
 	} catch (error) {
-		throw nodeError(this, error);
+		throw nodeError(this, unavailable(ctx, error));
 	}
 }

@@ -3,7 +3,7 @@ import { expectShape, parseSyncItem, SyncItemError, type SyncItem } from '../../
 import type { GuardedOutcome, GuardedRecord, WriteOptions } from '../../../lib/connectors/sql';
 import { writeGuarded } from '../../../lib/connectors/sql/guarded';
 import { matchValue, parseMatchKeys, type MatchKey } from '../../../lib/engine/identity';
-import { databaseContext, nodeError, type DatabaseContext } from './common';
+import { databaseContext, nodeError, unavailable, type DatabaseContext } from './common';
 
 /** Options shared by Upsert and Delete. */
 export const writeOptions: INodeProperties = {
@@ -240,7 +240,8 @@ async function writeBatch(
 		} catch (error) {
 			const bad = error instanceof SyncItemError ? error.itemIndex : undefined;
 			if (bad === undefined || !pending.some((p) => p.index === bad)) {
-				for (const p of pending) fail(p.index, error);
+				const failure = unavailable(ctx, error);
+				for (const p of pending) fail(p.index, failure);
 				return;
 			}
 			fail(bad, error);
