@@ -126,11 +126,18 @@ class Builder {
 // Pieces every sync template shares.
 
 function trigger(b: Builder, name: string, system: 'crm' | 'erp' | 'shop', position: Position, credentials: Node['credentials']): string {
-	const n = b.ds(name, 'dataSyncTrigger', position, { path: `datasync/${system}/contact`, entity: 'contact', system, options: {} }, credentials);
+	// The replay guard in the sync store: a replay is refused by every webhook process (queue mode) alike.
+	const n = b.ds(
+		name,
+		'dataSyncTrigger',
+		position,
+		{ path: `datasync/${system}/contact`, entity: 'contact', system, replayGuard: 'store', options: {} },
+		{ ...credentials, ...cred.store },
+	);
 	const node = b.nodes[b.nodes.length - 1];
 	node.webhookId = stableId(b.template, `${name}/webhook`);
-	// 1.1: the same node, but n8n skips its per-request expression for webhook nodes of version 1 (~40 ms).
-	node.typeVersion = 1.1;
+	// 1.2 (1.1 and later): n8n skips the per-request expression it evaluates for webhook nodes of version 1 (~40 ms).
+	node.typeVersion = 1.2;
 	return n;
 }
 

@@ -13,8 +13,9 @@ import {
 } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
 import { testWebhookCredential } from '../../lib/connectors/credential-tests';
-import { parseChanges, PayloadError } from '../../lib/connectors/webhook/changes';
+import { DEFAULT_LIMITS, DEFAULT_UPSERT_VALUES, parseDelivery, PayloadError } from '../../lib/connectors/webhook/changes';
 import { ReplayGuard, verifyWebhook } from '../../lib/connectors/webhook/signature';
+import { openStore, storeConfigFromCredentials, type Store } from '../../lib/engine';
 
 /** Signatures accepted in this process within the replay window (see ReplayGuard). */
 const replays = new ReplayGuard();
@@ -41,6 +42,24 @@ async function signingSecrets(ctx: IWebhookFunctions, now: number, reread: boole
 	return { secrets, cached: false };
 }
 
+const storeCache = new Map<string, { store: Promise<Store>; at: number }>();
+
+/**
+ * The sync store that keeps the signatures accepted (Replay Guard "In the Sync Store"): every webhook
+ * process on that store refuses a replay, whichever process took the first request. The credential is
+ * read again at most every SECRET_CACHE_MS, for the same reason as the secrets.
+ */
+async function replayStore(ctx: IWebhookFunctions, now: number): Promise<Store> {
+	const id = ctx.getNode().credentials?.dataSyncStoreApi?.id ?? '';
+	const hit = storeCache.get(id);
+	if (hit && now - hit.at >= 0 && now - hit.at < SECRET_CACHE_MS) return await hit.store;
+	const store = ctx.getCredentials('dataSyncStoreApi').then((credentials) => openStore(storeConfigFromCredentials(credentials)));
+	storeCache.set(id, { store, at: now });
+	// A store that could not be opened is tried again on the next request (the caller answers 503).
+	store.catch(() => storeCache.delete(id));
+	return await store;
+}
+
 /**
  * n8n (2.41 and later) resolves a webhook description field that carries a resolver under this key without
  * its expression engine, as its own Webhook node does (`fromParameter` in n8n-workflow); older versions
@@ -53,6 +72,8 @@ interface TriggerOptions {
 	signatureHeader?: string;
 	timestampHeader?: string;
 	replayWindow?: number;
+	maxBodySize?: number;
+	maxChanges?: number;
 }
 
 /**
@@ -72,14 +93,18 @@ export class DataSyncTrigger implements INodeType {
 		// expression on every request before the node runs (the old Webhook node's "binaryData" option).
 		// In n8n 2.x that is an evaluation in an isolated-vm isolate (a few ms), and where isolates are built
 		// only when needed (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE) the only reason to build one per request.
-		version: [1, 1.1],
-		defaultVersion: 1.1,
+		// 1.2: the replay guard is in the sync store by default (shared by every webhook process).
+		version: [1, 1.1, 1.2],
+		defaultVersion: 1.2,
 		subtitle: '={{"POST /" + $parameter["path"]}}',
 		description: 'Receive signed change notifications from a system, in real time',
 		defaults: { name: 'DataSync Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'dataSyncWebhookApi', required: true, testedBy: 'dataSyncWebhookTest' }],
+		credentials: [
+			{ name: 'dataSyncWebhookApi', required: true, testedBy: 'dataSyncWebhookTest' },
+			{ name: 'dataSyncStoreApi', required: true, displayOptions: { show: { replayGuard: ['store'] } } },
+		],
 		webhooks: [
 			{
 				name: 'default',
@@ -140,7 +165,15 @@ export class DataSyncTrigger implements INodeType {
 				name: 'opField',
 				type: 'string',
 				default: 'op',
-				description: 'Field name or dotted path of the operation; missing = an upsert',
+				description:
+					'Field name or dotted path of the operation. A change whose op is missing or not in Upsert Values / Delete Values is refused (400). Empty = every change is an upsert.',
+			},
+			{
+				displayName: 'Upsert Values',
+				name: 'upsertValues',
+				type: 'string',
+				default: DEFAULT_UPSERT_VALUES.join(','),
+				description: 'Comma-separated values of the op field that mean the record was created or changed',
 			},
 			{
 				displayName: 'Delete Values',
@@ -171,12 +204,56 @@ export class DataSyncTrigger implements INodeType {
 				description: "Field name or dotted path of the record's fields in a change; empty = the whole change",
 			},
 			{
+				displayName: 'Replay Guard',
+				name: 'replayGuard',
+				type: 'options',
+				options: [
+					{
+						name: 'In the Sync Store',
+						value: 'store',
+						description: 'Every n8n process on the store refuses a replay (needed with several webhook processes, queue mode)',
+					},
+					{ name: 'In This n8n Process', value: 'process', description: 'Only the process that took the first request knows it' },
+				],
+				default: 'store',
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 1.2 } }] } },
+				description: 'Where the signatures already accepted are kept, so that the same signed request sent again is refused',
+			},
+			{
+				displayName: 'Replay Guard',
+				name: 'replayGuard',
+				type: 'options',
+				options: [
+					{ name: 'In the Sync Store', value: 'store' },
+					{ name: 'In This n8n Process', value: 'process' },
+				],
+				default: 'process',
+				displayOptions: { show: { '@version': [{ _cnd: { lt: 1.2 } }] } },
+				description: 'Where the signatures already accepted are kept, so that the same signed request sent again is refused',
+			},
+			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
 				placeholder: 'Add Option',
 				default: {},
 				options: [
+					{
+						displayName: 'Max Body Size (MB)',
+						name: 'maxBodySize',
+						type: 'number',
+						typeOptions: { minValue: 0.001, maxValue: 16, numberPrecision: 3 },
+						default: DEFAULT_LIMITS.maxBytes / 1024 / 1024,
+						description: "A larger body is refused with 413 (n8n's own limit, N8N_PAYLOAD_SIZE_MAX, is 16 MB by default)",
+					},
+					{
+						displayName: 'Max Changes per Request',
+						name: 'maxChanges',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: DEFAULT_LIMITS.maxChanges,
+						description: 'A body with more changes is refused whole with 413, never cut',
+					},
 					{
 						displayName: 'Replay Window (Seconds)',
 						name: 'replayWindow',
@@ -215,20 +292,37 @@ export class DataSyncTrigger implements INodeType {
 		const res = this.getResponseObject();
 		// Writing the answer here and returning noWebhookResponse without workflowData is n8n's way to
 		// refuse a call: no execution starts (the same as the Webhook node's auth failures).
-		const refuse = (status: 400 | 401, reason: string): IWebhookResponseData => {
+		const refuse = (status: 400 | 401 | 413 | 415 | 503, reason: string): IWebhookResponseData => {
 			res.status(status).json({ error: reason });
 			return { noWebhookResponse: true };
 		};
 		const options = this.getNodeParameter('options', {}) as TriggerOptions;
 		const windowSeconds = options.replayWindow ?? 300;
+		const limits = {
+			maxBytes: Math.round((options.maxBodySize ?? DEFAULT_LIMITS.maxBytes / 1024 / 1024) * 1024 * 1024),
+			maxChanges: options.maxChanges ?? DEFAULT_LIMITS.maxChanges,
+		};
 		const headers = this.getHeaderData();
 		const header = (name: string | undefined, fallback: string): string | undefined => {
 			const value = headers[(name || fallback).toLowerCase()];
 			return Array.isArray(value) ? value[0] : value;
 		};
-		// The signature covers the exact bytes sent, so the parsed body cannot be used to check it.
-		if (!req.rawBody && typeof req.readRawBody === 'function') await req.readRawBody();
+		// The signature covers the exact bytes sent, so the parsed body cannot be used to check it. n8n
+		// reads them (and undoes gzip / deflate) for the content types it parses; for others it is read here.
+		if (!req.rawBody && typeof req.readRawBody === 'function') {
+			try {
+				await req.readRawBody();
+			} catch (error) {
+				const e = error as { status?: number; message?: string };
+				if (e.status === 413) return refuse(413, `the body is larger than n8n accepts (N8N_PAYLOAD_SIZE_MAX)`);
+				return refuse(400, `the body could not be read: ${String(e.message ?? error).slice(0, 120)}`);
+			}
+		}
 		const rawBody = Buffer.isBuffer(req.rawBody) ? req.rawBody : Buffer.from(typeof req.rawBody === 'string' ? req.rawBody : '', 'utf8');
+		// Too large is refused before any work on the bytes.
+		if (rawBody.length > limits.maxBytes) {
+			return refuse(413, `the body is ${rawBody.length} bytes, more than the limit of ${limits.maxBytes} (the trigger's Max Body Size option)`);
+		}
 
 		const now = Date.now();
 		const verify = (secrets: string[]) =>
@@ -245,18 +339,14 @@ export class DataSyncTrigger implements INodeType {
 		// A secret set since the credential was last read: read it again before refusing.
 		if (!verdict.ok && known.cached && verdict.reason === 'signature does not match') verdict = verify((await signingSecrets(this, now, true)).secrets);
 		if (!verdict.ok) return refuse(401, verdict.reason);
-		if (!replays.accept(verdict.signature, now, windowSeconds)) return refuse(401, 'request already received (replay)');
 
-		let body: unknown;
-		try {
-			body = JSON.parse(rawBody.toString('utf8'));
-		} catch {
-			return refuse(400, 'the body is not JSON');
-		}
 		const text = (name: string, fallback = '') => String(this.getNodeParameter(name, fallback)).trim();
+		const list = (name: string, fallback: string) => text(name, fallback).split(',');
+		let items;
 		try {
-			const items = parseChanges(
-				body,
+			items = parseDelivery(
+				rawBody,
+				{ contentType: header('content-type', 'content-type') },
 				{
 					changesPath: text('changesPath'),
 					id: text('idField', 'id') || 'id',
@@ -264,18 +354,36 @@ export class DataSyncTrigger implements INodeType {
 					changedAt: text('changedAtField'),
 					actor: text('actorField'),
 					data: text('dataField'),
-					deleteValues: text('deleteValues').split(','),
+					deleteValues: list('deleteValues', 'delete,deleted,remove,removed,destroy'),
+					upsertValues: list('upsertValues', DEFAULT_UPSERT_VALUES.join(',')),
 				},
 				// The execution does not exist yet when the webhook answers: the delivery gets its own run id.
 				{ entity: text('entity'), system: text('system'), runId: `delivery-${randomUUID()}` },
+				limits,
 			);
-			return {
-				webhookResponse: { received: items.length },
-				workflowData: [items.map((json) => ({ json: json as unknown as IDataObject }))],
-			};
 		} catch (error) {
-			if (error instanceof PayloadError) return refuse(400, error.message);
+			if (error instanceof PayloadError) return refuse(error.status, error.message);
 			throw new NodeOperationError(this.getNode(), error as Error);
 		}
+
+		// Last gate: a good request is accepted once. Kept for twice the window, as a timestamp may lie up to
+		// one window in the future.
+		const guard = this.getNodeParameter('replayGuard', this.getNode().typeVersion >= 1.2 ? 'store' : 'process') as string;
+		if (guard === 'store') {
+			let accepted: boolean;
+			try {
+				const store = await replayStore(this, now);
+				accepted = await store.acceptSignature(verdict.signature, new Date(now + 2 * windowSeconds * 1000).toISOString());
+			} catch (error) {
+				// Nothing was taken: the sender sends again later (a 5xx is what senders retry).
+				return refuse(503, `the sync store cannot be reached to check for a replay; nothing was taken, send it again (${String((error as Error).message).slice(0, 120)})`);
+			}
+			if (!accepted) return refuse(401, 'request already received (replay)');
+		} else if (!replays.accept(verdict.signature, now, windowSeconds)) return refuse(401, 'request already received (replay)');
+
+		return {
+			webhookResponse: { received: items.length },
+			workflowData: [items.map((json) => ({ json: json as unknown as IDataObject }))],
+		};
 	}
 }

@@ -189,6 +189,8 @@ describe('DataSync Trigger in stock n8n: signed change notifications', () => {
 						system: 'crm',
 						idField: 'record.id',
 						opField: 'event',
+						// The CRM's own event names: anything else is refused, never guessed to be an upsert.
+						upsertValues: 'contact.created,contact.updated',
 						changedAtField: 'at',
 						actorField: 'by',
 						dataField: 'record',
@@ -306,11 +308,13 @@ describe('DataSync Trigger in stock n8n: signed change notifications', () => {
 
 	it('refuses a signed but bad payload with 400 and the reason, and no execution', async () => {
 		const noId = JSON.stringify({ event: 'contact.updated', record: { email: 'x@example.com' } });
-		await expectRefused(noId, signedHeaders(noId), 400, /field "record\.id" \(the record id\) must be a string or a number/);
+		await expectRefused(noId, signedHeaders(noId), 400, /field "record\.id" \(the record id\) is missing/);
 		const badTime = JSON.stringify({ event: 'contact.updated', at: 'yesterday', record: { id: 7 } });
-		await expectRefused(badTime, signedHeaders(badTime), 400, /field "at" must be an ISO 8601 date-time or epoch time/);
+		await expectRefused(badTime, signedHeaders(badTime), 400, /field "at" must be a date-time that exists/);
 		const notJson = 'id=7&email=x%40example.com';
-		await expectRefused(notJson, { ...signedHeaders(notJson), 'content-type': 'text/plain' }, 400, /^the body is not JSON$/);
+		await expectRefused(notJson, { ...signedHeaders(notJson), 'content-type': 'text/plain' }, 415, /^the content type must be application\/json, got "text\/plain"$/);
+		const unknownOp = JSON.stringify({ event: 'contact.merged', record: { id: 7 } });
+		await expectRefused(unknownOp, signedHeaders(unknownOp), 400, /field "event" \(the operation\) is "contact\.merged", not one of contact\.created, contact\.updated/);
 		expect(await count()).toBe(3);
 	});
 });
@@ -402,9 +406,10 @@ describe('DataSync Trigger in stock n8n: typeVersion 1.1 (the default) behaves a
 		});
 	};
 
-	it('answers signed changes 200 and runs them, also sent as text/plain (n8n leaves such a body unparsed)', async () => {
+	it('answers signed changes 200 and runs them (also with a charset); a JSON body sent as text/plain is refused 415', async () => {
 		expect(await send(1, 'application/json')).toMatchObject({ status: 200, body: { received: 1 } });
-		expect(await send(2, 'text/plain')).toMatchObject({ status: 200, body: { received: 1 } });
+		expect(await send(2, 'application/json; charset=utf-8')).toMatchObject({ status: 200, body: { received: 1 } });
+		expect(await send(4, 'text/plain')).toMatchObject({ status: 415, body: { error: 'the content type must be application/json, got "text/plain"' } });
 		const forged = await send(3, 'application/json', 'a-guessed-secret-that-is-wrong');
 		expect({ status: forged.status, body: forged.body }).toEqual({ status: 401, body: { error: 'signature does not match' } });
 		const executions = await n8n.waitForExecutions(workflowId, 2);

@@ -148,6 +148,8 @@ export function changeTrigger(creds: Credentials, system: System, path: string):
 			entity: 'contact',
 			system,
 			idField: TABLES[system].idColumn,
+			// The change is the record's own row, with no op field: every change is an upsert.
+			opField: '',
 			changedAtField: TABLES[system].updatedAtColumn,
 			actorField: TABLES[system].actorColumn,
 			dataField: '',

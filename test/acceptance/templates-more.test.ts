@@ -325,8 +325,8 @@ describe('the template files and n8n\'s CLI', () => {
 			expect(w).toBeDefined();
 			const ours = w!.nodes.filter((n) => n.type.startsWith('n8n-nodes-datasync.'));
 			expect(ours.length).toBeGreaterThan(0);
-			// Version 1 of every node, but the DataSync Trigger at 1.1 (its default: n8n answers it without a per-request expression).
-			for (const n of ours) expect(`${n.type} ${n.typeVersion}`).toBe(`${n.type} ${n.type === 'n8n-nodes-datasync.dataSyncTrigger' ? 1.1 : 1}`);
+			// Version 1 of every node, but the DataSync Trigger at 1.2 (its default: no per-request expression, replay guard in the store).
+			for (const n of ours) expect(`${n.type} ${n.typeVersion}`).toBe(`${n.type} ${n.type === 'n8n-nodes-datasync.dataSyncTrigger' ? 1.2 : 1}`);
 		}
 	});
 });

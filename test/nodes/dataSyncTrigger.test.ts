@@ -58,7 +58,7 @@ async function deliver(body: string, headers: Record<string, string>, params: ID
 	const context: Pick<IWebhookFunctions, 'getRequestObject' | 'getResponseObject' | 'getHeaderData' | 'getNodeParameter' | 'getCredentials' | 'getNode'> = {
 		getRequestObject: () => req,
 		getResponseObject: () => res,
-		getHeaderData: () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+		getHeaderData: () => Object.fromEntries(Object.entries({ 'content-type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v])),
 		getNodeParameter: ((name: string, fallback?: unknown) => all[name] ?? fallback) as IWebhookFunctions['getNodeParameter'],
 		getCredentials: (async () => {
 			if (!credential) return { secret: SECRET, previousSecret: '' };
@@ -121,26 +121,30 @@ test.each([
 	['forged', (b: string) => signed(b, undefined, 'not-the-secret-xxxxxxxx'), 'signature does not match'],
 	['expired', (b: string) => signed(b, Math.floor(Date.now() / 1000) - 301), 'timestamp outside the replay window'],
 ])('%s requests are answered 401 and start no run', async (_name, headers, reason) => {
-	const body = JSON.stringify({ id: 1, data: {} });
+	const body = JSON.stringify({ id: 1, op: 'upsert', data: {} });
 	refused(await deliver(body, headers(body)), 401, reason);
 });
 
 test('the same signed request sent again is refused as a replay', async () => {
-	const body = JSON.stringify({ id: 'replayed', data: {} });
+	const body = JSON.stringify({ id: 'replayed', op: 'upsert', data: {} });
 	const headers = signed(body);
 	expect((await deliver(body, headers)).result.workflowData).toHaveLength(1);
 	refused(await deliver(body, headers), 401, 'request already received (replay)');
 });
 
 test('a tampered body is refused even with a signature that was once good', async () => {
-	const body = JSON.stringify({ id: 7, data: { amount: 1 } });
+	const body = JSON.stringify({ id: 7, op: 'upsert', data: { amount: 1 } });
 	refused(await deliver(body.replace('1', '1000'), signed(body)), 401, 'signature does not match');
 });
 
 test.each([
-	['not JSON', 'nope{', 'the body is not JSON'],
-	['a change without an id', JSON.stringify([{ id: 1, data: {} }, { data: {} }]), 'change 1: field "id" (the record id) must be a string or a number'],
-	['a bad time', JSON.stringify({ id: 1, changedAt: 'soon', data: {} }), 'the change: field "changedAt" must be an ISO 8601 date-time or epoch time, got "soon"'],
+	['not JSON', 'nope{', `the body is not JSON: Unexpected token 'o', "nope{" is not valid JSON`],
+	['a change without an id', JSON.stringify([{ id: 1, op: 'upsert', data: {} }, { op: 'upsert', data: {} }]), 'change 1: field "id" (the record id) is missing'],
+	[
+		'a bad time',
+		JSON.stringify({ id: 1, op: 'upsert', changedAt: 'soon', data: {} }),
+		'the change: field "changedAt" must be a date-time that exists, ISO 8601 or epoch seconds / milliseconds, from 1970 to 9999; got "soon"',
+	],
 ])('a signed but bad payload (%s) is answered 400 with the reason', async (_name, body, reason) => {
 	refused(await deliver(body, signed(body)), 400, reason);
 });
@@ -150,7 +154,7 @@ describe('signing secrets are read once per credential and reused for a while', 
 	let n = 0;
 	const credential = (data: StoredCredential['data']): StoredCredential => ({ id: `cred-cache-${++n}`, data, reads: 0 });
 	const send = async (cred: StoredCredential, secret: string, at = Math.floor(Date.now() / 1000)) => {
-		const body = JSON.stringify({ id: `r${Math.random()}`, data: {} });
+		const body = JSON.stringify({ id: `r${Math.random()}`, op: 'upsert', data: {} });
 		return await deliver(body, signed(body, at, secret), {}, cred);
 	};
 	afterEach(() => jest.restoreAllMocks());

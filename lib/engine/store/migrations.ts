@@ -92,6 +92,11 @@ export const MIGRATIONS: readonly Migration[] = [
 		description: 'planned changes by golden record: creates in flight in another execution are not planned twice',
 		statements: [`CREATE INDEX planned_change_by_key ON planned_change (entity, key)`],
 	},
+	{
+		version: 6,
+		description: 'webhook signatures accepted, shared by every webhook process on the store: a replay is refused by all',
+		statements: [`CREATE TABLE webhook_signature (signature TEXT NOT NULL PRIMARY KEY, expires_at TEXT NOT NULL)`],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

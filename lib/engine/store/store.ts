@@ -833,6 +833,8 @@ export interface PurgeResult {
 	counters: number;
 	deliveries: number;
 	plannedChanges: number;
+	/** Webhook signatures past their replay window. */
+	signatures: number;
 	resolvedConflicts: number;
 	runs: number;
 }
@@ -1022,11 +1024,31 @@ export class Store {
 				resolvedConflicts: await tx.sql.run(`DELETE FROM conflict WHERE status = 'resolved' AND resolved_at < ?`, [auditBefore]),
 				counters: await tx.sql.run(`DELETE FROM counter WHERE window_start < ?`, [windowBefore]),
 				deliveries: await tx.sql.run(`DELETE FROM delivery WHERE seen_at < ?`, [windowBefore]),
+				signatures: await tx.sql.run(`DELETE FROM webhook_signature WHERE expires_at <= ?`, [tx.now]),
 				plannedChanges: await tx.sql.run(`DELETE FROM planned_change WHERE created_at < ?`, [auditBefore]),
 				runs: await purgeRuns(tx, auditBefore),
 			};
 		});
 	}
+
+	/**
+	 * Records a webhook signature as accepted until `until` (ISO time); false when it is already recorded
+	 * and has not expired: a replay, whichever webhook process received the first one. One statement, so
+	 * two processes racing with the same signature cannot both be told true.
+	 */
+	async acceptSignature(signature: string, until: string): Promise<boolean> {
+		const now = this.clock().toISOString();
+		const accepted = await this.driver.run(
+			`INSERT INTO webhook_signature (signature, expires_at) VALUES (?, ?)
+			ON CONFLICT (signature) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_signature.expires_at <= ?`,
+			[signature, until, now],
+		);
+		// Expired signatures are swept now and then by whoever records one (and by purge()).
+		if (++this.signaturesRecorded % 1000 === 0) await this.driver.run(`DELETE FROM webhook_signature WHERE expires_at <= ?`, [now]);
+		return accepted > 0;
+	}
+
+	private signaturesRecorded = 0;
 
 	/** Closes this store's handle for the whole process (other holders of the same config too). */
 	async close(): Promise<void> {

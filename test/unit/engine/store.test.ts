@@ -21,6 +21,21 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('store on %s
 		expect(Number(rows[0].value)).toBe(SCHEMA_VERSION);
 	});
 
+	it('accepts a webhook signature once until it expires, also when many callers race for it', async () => {
+		const store = await openStore(backend.config());
+		const sig = `sig-${Math.random()}`;
+		const until = new Date(Date.now() + 60_000).toISOString();
+		const answers = await Promise.all(Array.from({ length: 8 }, () => store.acceptSignature(sig, until)));
+		expect(answers.filter(Boolean)).toHaveLength(1);
+		expect(await store.acceptSignature(sig, until)).toBe(false);
+		// Once expired it may be taken again (the sender's timestamp would be refused by then anyway).
+		await store.driver.run(`UPDATE webhook_signature SET expires_at = ? WHERE signature = ?`, [new Date(Date.now() - 1000).toISOString(), sig]);
+		expect(await store.acceptSignature(sig, until)).toBe(true);
+		expect(await store.acceptSignature(sig, until)).toBe(false);
+		await store.driver.run(`UPDATE webhook_signature SET expires_at = ? WHERE signature = ?`, [new Date(Date.now() - 1000).toISOString(), sig]);
+		expect((await store.purge()).signatures).toBeGreaterThanOrEqual(1);
+	});
+
 	it('stores cursors as (timestamp, id) and only moves them forward', async () => {
 		const store = await openStore(backend.config());
 		expect(await store.getCursor('s', 'crm', 'contact')).toBeNull();
