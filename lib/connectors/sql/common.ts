@@ -428,10 +428,14 @@ export function chunkRows<T>(rows: T[], paramsPerRow: number, maxParams: number)
 	return chunks;
 }
 
-/** A failed batch statement, naming the table and the records in the batch (the database names the key). */
+/**
+ * A failed batch statement, naming the table and the records in the batch (the database names the key).
+ * Postgres' "Failing row contains (…)" detail is left out: it quotes every column of the row, also those
+ * the sync never reads (a system's own sensitive fields), and the message goes to the audit and n8n's logs.
+ */
 export function batchError(spec: TableSpec, what: string, count: number, cause: unknown): Error {
 	const e = cause as { message?: string; detail?: string; sqlMessage?: string };
-	const detail = e.detail ? ` (${e.detail})` : '';
+	const detail = e.detail && !/^Failing row contains/i.test(e.detail) ? ` (${e.detail})` : '';
 	return new Error(
 		`${what} of ${count} record${count === 1 ? '' : 's'} in table "${spec.table}" failed, nothing was written: ${e.sqlMessage ?? e.message ?? String(cause)}${detail}`,
 		{ cause },

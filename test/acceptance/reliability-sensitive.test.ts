@@ -1,0 +1,433 @@
+/**
+ * Sensitive data and credentials in stock n8n (issue 13, item 4), through the shipped template
+ * bidirectional-contacts: System A = a CRM in real Postgres, System B = an ERP in real MariaDB, the store
+ * in an SQLite file, n8n logging at debug level.
+ *
+ * What "sensitive" means here (lib/mapping/FORMAT.md, lib/engine/README.md):
+ * - the Mapper's sensitive fields (canonical `nationalId`, `passwordHash`; crm `ssn`, `passwordHash`;
+ *   erp `national_id`, `password_hash`) are never read, copied or written: the value stays in the
+ *   system that holds it. It reaches n8n only in the record as read or posted (the trigger, the read
+ *   nodes and the Loop Guard, which run before the Mapper); from the Mapper on it is nowhere: not in the
+ *   other system, not in the store, not in a conflict, not in any later node's output, not in a log;
+ * - the Resolver's sensitive fields (here `phone`) never reach the store but travel to the targets with
+ *   the change that carried them: the value must arrive in the other system's phone column, and must not
+ *   be in the store or in a log.
+ *
+ * Every one of those fields holds a canary (a unique random value) in every row the test makes. The sync
+ * runs webhook creates both ways, a manual Refresh (a row no webhook told of), an update, a conflict (both
+ * sides edit one contact; A's write fails while its table is offline, so the conflict is met) and a write
+ * that the database refuses with a row-quoting error. Errors are provoked with distinctive credentials: a
+ * wrong MariaDB password, a Postgres store that refuses connections, REST calls answered 401 / 500 or
+ * refused (bearer token, header key, query key) and a webhook signed with the wrong secret. Then the test
+ * scans: both tables, every table of the store (rows as text, and the file bytes with its WAL), the
+ * conflict records, every saved execution (public API, includeData) node by node, n8n's own database file
+ * and every log file n8n wrote.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+import mysql from 'mysql2/promise';
+
+import { closeAllStores, openStore, type Store } from '../../lib/engine';
+import { signWebhook } from '../../lib/connectors/webhook/signature';
+import { MARIADB, createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
+import { ds, workflow } from './flows';
+import { N8nInstance, freePort, uniqueId, type Execution } from './harness';
+import { failure, outputOf, readTemplate, runFromTrigger, signedPost, swapTemplate, written } from './templates-support';
+import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
+
+type Json = Record<string, unknown>;
+
+const hex = () => randomBytes(6).toString('hex');
+const RUN = hex();
+/** Every Mapper-sensitive value starts with this: one search finds any of them. */
+const CANARY = `CANARY-${RUN}`;
+const canary = (what: string) => `${CANARY}-${what}`;
+/** Resolver-sensitive phone numbers: digits only (the mapping's phone pattern), unique to this run. */
+const phoneDigits = () => String(Number.parseInt(randomBytes(5).toString('hex'), 16)).padStart(12, '7').slice(0, 12);
+const PHONE = { ada: `+99 ${phoneDigits()}`, grace: `+98 ${phoneDigits()}`, linus: `+97 ${phoneDigits()}` };
+
+/** Distinctive credentials: none of them may appear in a log, an execution or an error. */
+const CREDENTIALS = {
+	pgPassword: `PGPW-${hex()}`,
+	mysqlPassword: `MYPW-${hex()}`,
+	mysqlWrongPassword: `MYWRONG-${hex()}`,
+	storePassword: `STOREPW-${hex()}`,
+	secretA: `WHSA-${hex()}`,
+	secretB: `WHSB-${hex()}`,
+	wrongSecret: `WHSX-${hex()}`,
+	bearer: `BEARER-${hex()}`,
+	headerKey: `HDRKEY-${hex()}`,
+	queryKey: `QRYKEY-${hex()}`,
+};
+
+const WRITERS = ['Write to A', 'Write to B'];
+/** The nodes before the Mapper: they carry the system record as read or posted, sensitive fields and all. */
+const BEFORE_MAPPER = new Set(['A changed (webhook)', 'B changed (webhook)', 'Get changes from A', 'Get changes from B', 'Get all from A', 'Get all from B', 'Find deletes in A', 'Find deletes in B', 'Loop Guard']);
+
+/** Where `needle` occurs in `haystack` (for messages: a little context each side). */
+function hits(haystack: string, needle: string): string[] {
+	const out: string[] = [];
+	for (let at = haystack.indexOf(needle); at >= 0 && out.length < 5; at = haystack.indexOf(needle, at + 1)) out.push(haystack.slice(Math.max(0, at - 120), at + needle.length + 60));
+	return out;
+}
+
+/** Each secret found in `text`, by name, with context. */
+function leaks(text: string, secrets: Record<string, string>): Record<string, string[]> {
+	const found: Record<string, string[]> = {};
+	for (const [name, value] of Object.entries(secrets)) {
+		const h = hits(text, value);
+		if (h.length) found[name] = h;
+	}
+	return found;
+}
+
+/** A REST system that refuses: 401 with a body for `/unauthorized`, 500 for anything else. */
+async function refusingServer(): Promise<{ url: string; requests: Array<{ url: string; headers: Json }>; close: () => Promise<void> }> {
+	const requests: Array<{ url: string; headers: Json }> = [];
+	const server: Server = createServer((req, res) => {
+		requests.push({ url: req.url ?? '', headers: req.headers as Json });
+		req.resume();
+		const unauthorized = (req.url ?? '').startsWith('/unauthorized');
+		res.writeHead(unauthorized ? 401 : 500, { 'content-type': 'application/json' });
+		res.end(JSON.stringify({ error: unauthorized ? 'invalid token' : 'internal error' }));
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	const address = server.address() as { port: number };
+	return { url: `http://127.0.0.1:${address.port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('sensitive data and credentials in stock n8n: nothing leaks (template bidirectional-contacts, debug logs)', () => {
+	let n8n: N8nInstance;
+	let pg: PgTestDatabase;
+	let maria: MariaDbTestDatabase;
+	let dir: TempDir;
+	let crm: CrmSystem;
+	let erp: ErpSystem;
+	let store: Store;
+	let storePath: string;
+	let rest: Awaited<ReturnType<typeof refusingServer>>;
+	let wf: string;
+	const workflows: string[] = [];
+	const mysqlUser = `ds_sens_${RUN}`;
+	const id = uniqueId('sens');
+	const paths = { crm: `sens-${id}/crm/contact`, erp: `sens-${id}/erp/contact` };
+	const ids: Record<string, { crm?: number; erp?: number }> = {};
+	/** The sensitive values each system holds in its own rows (they must stay there, untouched). */
+	const own = { crm: new Map<number, Json>(), erp: new Map<number, Json>() };
+
+	async function allExecutions(): Promise<Execution[]> {
+		const out: Execution[] = [];
+		for (const w of workflows) for (const e of await n8n.executions(w)) out.push(await n8n.execution(e.id));
+		return out;
+	}
+
+	/** Waits for the template's `count`-th execution to finish; each must have succeeded. */
+	async function settle(count: number): Promise<Execution[]> {
+		const all = await n8n.waitForExecutions(wf, count, 60_000);
+		for (const e of all) expect({ id: e.id, status: e.status, failure: failure(e) }).toEqual({ id: e.id, status: 'success', failure: undefined });
+		return all;
+	}
+
+	beforeAll(async () => {
+		[pg, maria] = await Promise.all([createPgDatabase('ds_sens'), createMariaDbDatabase('ds_sens')]);
+		dir = createTempDir('ds-sens');
+		storePath = dir.file('store.sqlite');
+		[crm, erp] = await Promise.all([CrmSystem.open(pg, 'crm_people'), ErpSystem.open(maria, 'erp_customers')]);
+		await crm.client.query(`ALTER TABLE "${crm.table}" ADD COLUMN ssn TEXT, ADD COLUMN "passwordHash" TEXT`);
+		await erp.conn.query(`ALTER TABLE \`${erp.table}\` ADD COLUMN national_id VARCHAR(80), ADD COLUMN password_hash VARCHAR(120)`);
+		// System B's own database user, with a password of its own (the shared server's root has none).
+		const admin = await mysql.createConnection({ ...MARIADB });
+		try {
+			await admin.query(`CREATE USER '${mysqlUser}'@'%' IDENTIFIED BY '${CREDENTIALS.mysqlPassword}'`);
+			await admin.query(`GRANT ALL ON \`${maria.config.database}\`.* TO '${mysqlUser}'@'%'`);
+		} finally {
+			await admin.end();
+		}
+		rest = await refusingServer();
+		n8n = await N8nInstance.start({ env: { N8N_LOG_LEVEL: 'debug' } });
+		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: CREDENTIALS.pgPassword, ssl: 'disable' };
+		const erpSql = { ...sql, dialect: 'mysql', host: maria.config.host, port: maria.config.port, database: maria.config.database, user: mysqlUser, password: CREDENTIALS.mysqlPassword };
+		const credentials = {
+			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', { backend: 'sqlite', path: storePath }),
+			'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
+			'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', erpSql),
+			'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: CREDENTIALS.secretA }),
+			'Webhook secret: System B': await n8n.createCredential('dataSyncWebhookApi', 'Test ERP secret', { secret: CREDENTIALS.secretB }),
+		};
+		const template = swapTemplate(readTemplate('bidirectional-contacts'), {
+			credentials,
+			tables: { crm_contacts: crm.table, erp_contacts: erp.table },
+			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp },
+			// phone: kept out of the store, written to the targets (the Resolver's sensitive fields).
+			parameters: { 'Conflict Resolver': { options: { sensitiveFields: 'phone' } } },
+			// A failed write goes on to Commit (Continue On Fail), so its error reaches the store's audit too.
+			patch: (w) => {
+				for (const node of w.nodes) if (WRITERS.includes(node.name)) (node as unknown as Json).onError = 'continueRegularOutput';
+			},
+		});
+		wf = (await n8n.createWorkflow(template as unknown as Json)).id;
+		await n8n.publish(wf);
+		workflows.push(wf);
+		store = await openStore({ backend: 'sqlite', path: storePath });
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await closeAllStores();
+		await crm?.close();
+		await erp?.close();
+		await rest?.close();
+		const admin = await mysql.createConnection({ ...MARIADB });
+		try {
+			await admin.query(`DROP USER IF EXISTS '${mysqlUser}'@'%'`);
+		} finally {
+			await admin.end();
+		}
+		await pg?.drop();
+		await maria?.drop();
+		dir?.remove();
+	});
+
+	async function crmInsert(name: string, values: Json): Promise<Json> {
+		const sensitive = { ssn: canary(`crm-ssn-${name}`), passwordHash: canary(`crm-pw-${name}`) };
+		const row = await crm.insert({ ...values, ...sensitive });
+		own.crm.set(row.id as number, sensitive);
+		ids[name] = { crm: row.id as number };
+		return row;
+	}
+
+	it('a contact made in A, with canaries in its sensitive fields, reaches B without them; its phone (Resolver-sensitive) arrives', async () => {
+		const row = await crmInsert('ada', { ...ADA_CRM, phone: PHONE.ada });
+		expect((await signedPost(n8n, paths.crm, CREDENTIALS.secretA, CrmSystem.notice(row))).status).toBe(200);
+		await settle(1);
+		const inErp = await erp.byEmail(ADA_CRM.email);
+		expect(inErp).toMatchObject({ first_name: 'Ada', phone_number: PHONE.ada, national_id: null, password_hash: null, modified_by: 'datasync' });
+		ids.ada.erp = inErp!.contact_id as number;
+	});
+
+	it('a contact made in B reaches A without its sensitive fields', async () => {
+		const sensitive = { national_id: canary('erp-nid-grace'), password_hash: canary('erp-pw-grace') };
+		const row = await erp.insert({ ...GRACE_ERP, phone_number: PHONE.grace, ...sensitive });
+		own.erp.set(row.contact_id as number, sensitive);
+		ids.grace = { erp: row.contact_id as number };
+		expect((await signedPost(n8n, paths.erp, CREDENTIALS.secretB, ErpSystem.notice(row))).status).toBe(200);
+		await settle(2);
+		const inCrm = await crm.byEmail(GRACE_ERP.email);
+		expect(inCrm).toMatchObject({ firstName: 'Grace', phone: PHONE.grace, ssn: null, passwordHash: null, modifiedBy: 'datasync' });
+		ids.grace.crm = inCrm!.id as number;
+	});
+
+	it('the manual Refresh syncs a contact no webhook told of, without its sensitive fields', async () => {
+		await crmInsert('linus', { email: 'linus@example.com', firstName: 'Linus', lastName: 'Torvalds', phone: PHONE.linus, lifecycleStage: 'lead', countryCode: 'FI' });
+		const run = await runFromTrigger(n8n, wf, 'Refresh (manual)');
+		expect({ status: run.status, failure: failure(run) }).toEqual({ status: 'success', failure: undefined });
+		await settle(3);
+		const inErp = await erp.byEmail('linus@example.com');
+		expect(inErp).toMatchObject({ first_name: 'Linus', phone_number: PHONE.linus, national_id: null, password_hash: null });
+		ids.linus.erp = inErp!.contact_id as number;
+	});
+
+	it('an update in B reaches A and leaves A\'s own sensitive columns as they were', async () => {
+		const row = await erp.update(ids.ada.erp!, { city: 'Manchester' });
+		expect((await signedPost(n8n, paths.erp, CREDENTIALS.secretB, ErpSystem.notice(row))).status).toBe(200);
+		await settle(4);
+		expect(await crm.row(ids.ada.crm!)).toMatchObject({ city: 'Manchester', phone: PHONE.ada, ...own.crm.get(ids.ada.crm!) });
+	});
+
+	it('both sides edit one contact (A\'s write fails while its table is offline): a conflict, settled by "A wins"', async () => {
+		const inCrm = await crm.update(ids.grace.crm!, { lastName: 'Hopper-A' });
+		const inErp = await erp.update(ids.grace.erp!, { last_name: 'Hopper-B' });
+		await crm.client.query(`ALTER TABLE "${crm.table}" RENAME TO "${crm.table}_offline"`);
+		let offline: Execution;
+		try {
+			expect((await signedPost(n8n, paths.erp, CREDENTIALS.secretB, ErpSystem.notice(inErp))).status).toBe(200);
+			offline = (await settle(5))[4];
+		} finally {
+			await crm.client.query(`ALTER TABLE "${crm.table}_offline" RENAME TO "${crm.table}"`);
+		}
+		const failed = outputOf(offline, 'Write to A');
+		expect(failed).toHaveLength(1);
+		expect(String(failed[0].error)).toMatch(/crm_people/);
+		expect((await signedPost(n8n, paths.crm, CREDENTIALS.secretA, CrmSystem.notice(inCrm))).status).toBe(200);
+		await settle(6);
+		expect(await erp.row(ids.grace.erp!)).toMatchObject({ last_name: 'Hopper-A', ...own.erp.get(ids.grace.erp!) });
+		const conflicts = await store.listConflicts({ status: 'resolved' });
+		expect(conflicts.length).toBeGreaterThanOrEqual(1);
+		expect(JSON.stringify(conflicts)).toContain('Hopper-B');
+	});
+
+	it('a write the database refuses with an error that quotes the whole row: the error names the table, not the row\'s sensitive values', async () => {
+		await crm.client.query(`ALTER TABLE "${crm.table}" ADD CONSTRAINT no_atlantis CHECK (city IS DISTINCT FROM 'Atlantis')`);
+		const row = await erp.update(ids.ada.erp!, { city: 'Atlantis' });
+		expect((await signedPost(n8n, paths.erp, CREDENTIALS.secretB, ErpSystem.notice(row))).status).toBe(200);
+		const run = (await settle(7))[6];
+		const failed = outputOf(run, 'Write to A');
+		expect(failed).toHaveLength(1);
+		const message = String(failed[0].error);
+		console.log(`sensitive: the refused write's error: ${message}`);
+		expect(message).toMatch(/no_atlantis/);
+		expect(leaks(message, { canary: CANARY, phone: PHONE.ada })).toEqual({});
+		expect((await crm.row(ids.ada.crm!))!.city).toBe('Manchester');
+	});
+
+	it('errors with distinctive credentials (wrong MariaDB password, a store that refuses, REST 401 / 500 / refused, a wrong webhook secret) name what failed, never the secret', async () => {
+		const closedPort = await freePort();
+		const cred = {
+			wrongPw: await n8n.createCredential('dataSyncSqlApi', 'ERP wrong password', {
+				dialect: 'mysql', host: maria.config.host, port: maria.config.port, database: maria.config.database, user: mysqlUser, password: CREDENTIALS.mysqlWrongPassword, ssl: 'disable',
+			}),
+			pgStore: await n8n.createCredential('dataSyncStoreApi', 'Store refusing', {
+				backend: 'postgres', host: '127.0.0.1', port: closedPort, database: 'datasync', user: 'datasync', password: CREDENTIALS.storePassword, schema: 'datasync', ssl: 'disable',
+			}),
+			bearer: await n8n.createCredential('dataSyncRestApi', 'REST bearer', { baseUrl: `${rest.url}/unauthorized`, authType: 'bearer', token: CREDENTIALS.bearer, testPath: '/' }),
+			header: await n8n.createCredential('dataSyncRestApi', 'REST header', { baseUrl: rest.url, authType: 'header', headerName: 'X-Api-Key', headerSecret: CREDENTIALS.headerKey, testPath: '/' }),
+			query: await n8n.createCredential('dataSyncRestApi', 'REST query key', { baseUrl: rest.url, authType: 'queryKey', queryName: 'api_key', queryApiKey: CREDENTIALS.queryKey, testPath: '/' }),
+			refused: await n8n.createCredential('dataSyncRestApi', 'REST refused', { baseUrl: `http://127.0.0.1:${closedPort}`, authType: 'bearer', token: CREDENTIALS.bearer, testPath: '/' }),
+		};
+		const list = (credential: { id: string; name: string }) =>
+			ds('dataSyncHttpApi', 'List', { operation: 'list', entity: 'contact', system: 'shop', collectionPath: '/contacts', idField: 'id', updatedAtField: 'updated_at', cursorSource: 'none', pagination: 'none', itemsPath: 'data', requestOptions: { retries: 0, timeout: 5000 } }, { dataSyncRestApi: credential });
+		const cases: Array<{ name: string; node: ReturnType<typeof ds>; expected: RegExp }> = [
+			{
+				name: 'wrong MariaDB password',
+				node: ds('dataSyncDatabase', 'Get all', { operation: 'getMany', entity: 'contact', system: 'erp', table: erp.table, idColumn: 'contact_id', updatedAtColumn: 'changed_at', returnAll: true, pageSize: 100 }, { dataSyncSqlApi: cred.wrongPw }),
+				expected: /Access denied/i,
+			},
+			{ name: 'store refusing connections', node: ds('dataSyncStore', 'Status', { operation: 'status', sync: 'contacts' }, { dataSyncStoreApi: cred.pgStore }), expected: /ECONNREFUSED|connect/i },
+			{ name: 'REST 401 (bearer token)', node: list(cred.bearer), expected: /401/ },
+			{ name: 'REST 500 (header key)', node: list(cred.header), expected: /500/ },
+			{ name: 'REST 500 (query key)', node: list(cred.query), expected: /500/ },
+			{ name: 'REST refused (bearer token)', node: list(cred.refused), expected: /ECONNREFUSED|refused|connect/i },
+		];
+		const messages: Record<string, string> = {};
+		for (const c of cases) {
+			const w = workflow(`sensitive: ${c.name}`, [{ name: 'Start', type: 'n8n-nodes-base.manualTrigger', parameters: {} }, c.node], [['Start', c.node.name]]);
+			const created = await n8n.createWorkflow(w as unknown as Json);
+			workflows.push(created.id);
+			const run = await runFromTrigger(n8n, created.id, 'Start');
+			expect({ case: c.name, status: run.status }).toEqual({ case: c.name, status: 'error' });
+			const message = failure(run) ?? '';
+			messages[c.name] = message;
+			expect({ case: c.name, message }).toEqual({ case: c.name, message: expect.stringMatching(c.expected) });
+			expect({ case: c.name, leaks: leaks(JSON.stringify(run), CREDENTIALS) }).toEqual({ case: c.name, leaks: {} });
+		}
+		// The REST system did get the secrets (so the requests were authenticated), only in their places.
+		expect(rest.requests.some((r) => r.headers.authorization === `Bearer ${CREDENTIALS.bearer}`)).toBe(true);
+		expect(rest.requests.some((r) => r.headers['x-api-key'] === CREDENTIALS.headerKey)).toBe(true);
+		expect(rest.requests.some((r) => r.url.includes(`api_key=${CREDENTIALS.queryKey}`))).toBe(true);
+		// A webhook signed with the wrong secret: 401 with a reason, the secret nowhere in the answer.
+		const raw = JSON.stringify(CrmSystem.notice((await crm.row(ids.ada.crm!))!));
+		const ts = String(Math.floor(Date.now() / 1000));
+		const forged = await n8n.webhook(paths.crm, undefined, { raw, headers: { 'x-datasync-timestamp': ts, 'x-datasync-signature': `sha256=${signWebhook(CREDENTIALS.wrongSecret, ts, raw)}` } });
+		expect(forged.status).toBe(401);
+		expect(leaks(`${forged.text} ${JSON.stringify([...forged.headers])}`, { ...CREDENTIALS, canary: CANARY })).toEqual({});
+		console.log(`sensitive: error messages checked:\n${Object.entries(messages).map(([k, v]) => `  ${k}: ${v.slice(0, 200)}`).join('\n')}`);
+	});
+
+	it('scan: the canaries are only where they belong, and no credential is anywhere', async () => {
+		const phones = { phoneAda: PHONE.ada, phoneGrace: PHONE.grace, phoneLinus: PHONE.linus };
+		const everything = { canary: CANARY, ...phones, ...CREDENTIALS };
+		const figures: Record<string, unknown> = {};
+
+		// 1. The target tables: each system's sensitive values are in its own rows only, unchanged;
+		//    the other system's sensitive columns stay empty; the phones (Resolver-sensitive) arrived.
+		const crmRows = await crm.rows();
+		const erpRows = await erp.rows();
+		for (const row of crmRows) {
+			const mine = own.crm.get(row.id as number);
+			expect({ id: row.id, ssn: row.ssn, passwordHash: row.passwordHash }).toEqual({ id: row.id, ssn: mine?.ssn ?? null, passwordHash: mine?.passwordHash ?? null });
+			const rest = { ...row, ssn: undefined, passwordHash: undefined };
+			expect(hits(JSON.stringify(rest), CANARY)).toEqual([]);
+		}
+		for (const row of erpRows) {
+			const mine = own.erp.get(row.contact_id as number);
+			expect({ id: row.contact_id, national_id: row.national_id, password_hash: row.password_hash }).toEqual({ id: row.contact_id, national_id: mine?.national_id ?? null, password_hash: mine?.password_hash ?? null });
+			expect(hits(JSON.stringify({ ...row, national_id: undefined, password_hash: undefined }), CANARY)).toEqual([]);
+		}
+		expect(crmRows.map((r) => r.phone).sort()).toEqual(Object.values(PHONE).sort());
+		expect(erpRows.map((r) => r.phone_number).sort()).toEqual(Object.values(PHONE).sort());
+		expect(leaks(JSON.stringify([crmRows, erpRows]), CREDENTIALS)).toEqual({});
+		figures.targetRows = { crm: crmRows.length, erp: erpRows.length };
+
+		// 2. The store: every table's rows as text, then the file bytes (with its WAL and shared memory).
+		const db = new DatabaseSync(storePath, { readOnly: true });
+		let storeRows = 0;
+		const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+		const perTable: Record<string, number> = {};
+		try {
+			for (const table of tables) {
+				const rows = db.prepare(`SELECT * FROM "${table}"`).all();
+				perTable[table] = rows.length;
+				storeRows += rows.length;
+				expect({ table, leaks: leaks(JSON.stringify(rows), everything) }).toEqual({ table, leaks: {} });
+			}
+		} finally {
+			db.close();
+		}
+		expect(perTable.audit).toBeGreaterThan(0);
+		expect(perTable.conflict).toBeGreaterThan(0);
+		let storeBytes = 0;
+		for (const f of readdirSync(dir.path).filter((f) => f.startsWith('store.sqlite'))) {
+			const bytes = readFileSync(join(dir.path, f));
+			storeBytes += bytes.length;
+			expect({ file: f, leaks: leaks(bytes.toString('latin1'), everything) }).toEqual({ file: f, leaks: {} });
+		}
+		figures.store = { tables: tables.length, rows: storeRows, bytes: storeBytes, perTable };
+
+		// 3. The conflict records as the Store node lists them (open and resolved).
+		const conflicts = [...(await store.listConflicts({ status: 'open' })), ...(await store.listConflicts({ status: 'resolved' }))];
+		expect(conflicts.length).toBeGreaterThan(0);
+		expect(leaks(JSON.stringify(conflicts), everything)).toEqual({});
+		figures.conflicts = conflicts.length;
+
+		// 4. Every saved execution, node by node: the Mapper-sensitive canaries only in the nodes before the
+		//    Mapper (they carry the record as read or posted); no credential anywhere.
+		const executions = await allExecutions();
+		let nodeRuns = 0;
+		const carriers = new Set<string>();
+		for (const e of executions) {
+			expect({ execution: e.id, leaks: leaks(JSON.stringify(e), CREDENTIALS) }).toEqual({ execution: e.id, leaks: {} });
+			expect({ execution: e.id, error: hits(JSON.stringify(e.data?.resultData.error ?? null), CANARY) }).toEqual({ execution: e.id, error: [] });
+			for (const [node, tasks] of Object.entries(e.data?.resultData.runData ?? {})) {
+				nodeRuns += tasks.length;
+				const text = JSON.stringify(tasks);
+				if (!text.includes(CANARY)) continue;
+				carriers.add(node);
+				expect({ execution: e.id, node, before: BEFORE_MAPPER.has(node) ? 'the Mapper' : hits(text, CANARY) }).toEqual({ execution: e.id, node, before: 'the Mapper' });
+			}
+		}
+		// The test did put the canaries into n8n (else the scan proves nothing): the trigger carried them.
+		expect(carriers.has('A changed (webhook)')).toBe(true);
+		expect(carriers.has('B changed (webhook)')).toBe(true);
+		expect(written(executions, WRITERS).length).toBeGreaterThanOrEqual(5);
+		figures.executions = { count: executions.length, nodeRuns, canaryCarriers: [...carriers].sort() };
+
+		// 5. n8n's own database: credentials are stored encrypted, so none of them is in the file.
+		const n8nFolder = join(n8n.userFolder, '.n8n');
+		let n8nBytes = 0;
+		for (const f of readdirSync(n8nFolder).filter((f) => f.startsWith('database.sqlite'))) {
+			const bytes = readFileSync(join(n8nFolder, f));
+			n8nBytes += bytes.length;
+			expect({ file: f, leaks: leaks(bytes.toString('latin1'), CREDENTIALS) }).toEqual({ file: f, leaks: {} });
+		}
+		expect(n8nBytes).toBeGreaterThan(0);
+		figures.n8nDatabaseBytes = n8nBytes;
+
+		// 6. Every log n8n wrote (debug level): no canary, no phone, no credential.
+		const logs = readdirSync(n8n.userFolder).filter((f) => f.endsWith('.log'));
+		expect(logs).toContain('n8n.log');
+		let logBytes = 0;
+		for (const f of logs) {
+			const text = readFileSync(join(n8n.userFolder, f), 'utf8');
+			logBytes += text.length;
+			expect({ log: f, leaks: leaks(text, everything) }).toEqual({ log: f, leaks: {} });
+		}
+		expect(readFileSync(n8n.logFile, 'utf8')).toContain('Loaded all credentials and nodes from n8n-nodes-datasync');
+		figures.logBytes = logBytes;
+		expect(existsSync(storePath)).toBe(true);
+		console.log(`sensitive scan: ${JSON.stringify(figures)}`);
+	});
+});
