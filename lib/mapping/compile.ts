@@ -4,7 +4,7 @@
  * the row and the field. Mapping a record is then a walk over the compiled rows.
  */
 import { MappingConfigError, RuleError, attempt, preview, type FieldError } from './errors';
-import { PathSet, deletePath, getPath, parsePath, pathsOverlap, setPath, type FieldPath } from './path';
+import { PathSet, RESERVED_KEY, deletePath, getPath, parsePath, pathsOverlap, setPath, type FieldPath } from './path';
 import { compileRules, type FieldCheck } from './rules';
 import { TRANSFORM_NAMES, createValueTransform, isValueTransform, type ValueTransform } from './transforms';
 import {
@@ -65,9 +65,14 @@ function pathList(value: unknown, where: string, side: 'canonical' | 'system'): 
 	const list = Array.isArray(value) ? value : [value];
 	return list.map((p) => {
 		const parsed = typeof p === 'string' ? parsePath(p) : undefined;
-		if (!parsed) throw new MappingConfigError(`${where}: ${side} field ${preview(p)} is not a field name or dotted path`);
+		if (!parsed) throw new MappingConfigError(`${where}: ${side} field ${preview(p)} is not a field name or dotted path${reservedNote(p)}`);
 		return parsed;
 	});
+}
+
+/** Why a path that names `__proto__` is refused, for the message. */
+export function reservedNote(text: unknown): string {
+	return typeof text === 'string' && text.includes(RESERVED_KEY) ? ` ("${RESERVED_KEY}" is reserved: it would write to every object's prototype)` : '';
 }
 
 function fieldLabel(paths: FieldPath[]): string {
@@ -78,10 +83,13 @@ function isAbsent(v: unknown): boolean {
 	return v === undefined || v === null;
 }
 
-/** Joins the present parts with the separator; nothing when all parts are missing. */
-function joinParts(values: unknown[], separator: string, field: string): string | undefined {
+/**
+ * Joins the present parts with the separator; null when the parts are null (cleared), so a cleared name
+ * is cleared on the other side too (as `null` stays `null` for one field); nothing when all are absent.
+ */
+function joinParts(values: unknown[], separator: string, field: string): string | null | undefined {
 	const present = values.filter((v) => !isAbsent(v));
-	if (present.length === 0) return undefined;
+	if (present.length === 0) return values.some((v) => v === null) ? null : undefined;
 	for (const v of present) if (typeof v !== 'string') throw new RowError(field, 'type', `must be text, got ${preview(v)}`);
 	return present.join(separator);
 }
@@ -413,7 +421,10 @@ export class SystemMapper {
 		if (policy === 'drop') return;
 		let kept: Record_ | undefined;
 		covered.forEachUncovered(data, (path, value) => {
-			if (policy === 'fail') {
+			if (policy === 'keep' && path.includes(RESERVED_KEY)) {
+				// Kept under its name it would become the side field's prototype: refused, not silently lost.
+				this.fail(errors, id, path, 'unmapped', `cannot be kept: "${RESERVED_KEY}" is a reserved name`);
+			} else if (policy === 'fail') {
 				this.fail(errors, id, path, 'unmapped', `has no correspondence in the mapping of ${this.system}`);
 			} else {
 				kept ??= {};

@@ -14,14 +14,22 @@ export interface FieldPath {
 
 const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
 
-/** Parses a path; returns undefined when it is not a well-formed path. */
-export function parsePath(text: string): FieldPath | undefined {
+/**
+ * The one key no path may name: writing through `__proto__` would reach Object.prototype (prototype
+ * pollution) instead of a field of the record.
+ */
+export const RESERVED_KEY = '__proto__';
+
+/** Parses a path; returns undefined when it is not a well-formed path (or names `__proto__`). */
+export function parsePath(text: unknown): FieldPath | undefined {
+	if (typeof text !== 'string') return undefined;
 	const trimmed = text.trim();
 	if (trimmed === '') return undefined;
 	const segments: PathSegment[] = [];
 	let consumed = '';
 	for (const match of trimmed.matchAll(SEGMENT)) {
 		if (match[1] !== undefined) {
+			if (match[1] === RESERVED_KEY) return undefined;
 			// A key follows a dot, except at the start of the path.
 			consumed += segments.length === 0 ? match[1] : `.${match[1]}`;
 			segments.push(match[1]);
@@ -66,6 +74,7 @@ export function getPath(record: unknown, segments: readonly PathSegment[]): unkn
 
 /** Writes `value` at the path, creating the objects and arrays on the way. */
 export function setPath(record: Record<string, unknown>, segments: readonly PathSegment[], value: unknown): void {
+	if (segments.includes(RESERVED_KEY)) throw new Error(`a field path may not contain "${RESERVED_KEY}"`);
 	let current: Record<string, unknown> | unknown[] = record;
 	for (let i = 0; i < segments.length - 1; i++) {
 		const s = segments[i];

@@ -6,7 +6,7 @@ import { MappingConfigError, RuleError, attempt, preview } from './errors';
 import { parseCanonicalDate, parseInstant, partsToMillis } from './datetime';
 import { currencyExponent } from './iso4217';
 import { decimalToMinor } from './transforms';
-import { getPath, parsePath, type FieldPath } from './path';
+import { RESERVED_KEY, getPath, parsePath, type FieldPath } from './path';
 import type { FieldRules, FieldType } from './types';
 
 /** Checks one field of a record; returns the broken rules (empty when the field is valid). */
@@ -65,13 +65,16 @@ export function isMissingValue(v: unknown): boolean {
 
 export function compileRules(fieldText: string, rules: FieldRules, where: string): FieldCheck {
 	const path = parsePath(fieldText);
-	if (!path) throw new MappingConfigError(`${where}: "${fieldText}" is not a field path`);
+	if (!path) throw new MappingConfigError(`${where}: "${fieldText}" is not a field path${fieldText.includes(RESERVED_KEY) ? ` ("${RESERVED_KEY}" is reserved)` : ''}`);
 	if (rules === null || typeof rules !== 'object' || Array.isArray(rules)) throw new MappingConfigError(`${where}: the rules of "${fieldText}" must be an object`);
 	for (const key of Object.keys(rules)) {
 		if (!RULE_KEYS.includes(key)) throw new MappingConfigError(`${where}: field "${fieldText}" has an unknown rule "${key}" (rules: ${RULE_KEYS.join(', ')})`);
 	}
 	const type = rules.type;
-	if (type !== undefined && !(type in TYPES)) throw new MappingConfigError(`${where}: field "${fieldText}" has an unknown type "${type}" (types: ${Object.keys(TYPES).join(', ')})`);
+	// Own keys only: "toString" or "constructor" are not types.
+	if (type !== undefined && (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(TYPES, type))) {
+		throw new MappingConfigError(`${where}: field "${fieldText}" has an unknown type ${preview(type)} (types: ${Object.keys(TYPES).join(', ')})`);
+	}
 	const checks: Array<(v: unknown, record: Record<string, unknown>) => RuleError | undefined> = [];
 
 	if (type) {
@@ -116,8 +119,8 @@ export function compileRules(fieldText: string, rules: FieldRules, where: string
 		});
 	}
 	if (rules.currencyField !== undefined) {
-		const codePath = parsePath(String(rules.currencyField));
-		if (!codePath) throw new MappingConfigError(`${where}: field "${fieldText}" rule "currencyField" is not a field path`);
+		const codePath = parsePath(rules.currencyField);
+		if (!codePath) throw new MappingConfigError(`${where}: field "${fieldText}" rule "currencyField" is not a field path, got ${preview(rules.currencyField)}`);
 		checks.push((v, record) => {
 			if (typeof v !== 'string') return undefined;
 			const code = getPath(record, codePath.segments);

@@ -77,7 +77,7 @@ const CASES: Record<CaseName, (s: string) => string> = {
 function caseOption(options: Options, key: string): CaseName | undefined {
 	const value = options[key];
 	if (value === undefined || value === '' || value === 'none') return undefined;
-	if (typeof value !== 'string' || !(value in CASES)) {
+	if (typeof value !== 'string' || !Object.prototype.hasOwnProperty.call(CASES, value)) {
 		throw new MappingConfigError(`transform "case" option "${key}" must be "lower", "upper" or "title", got ${preview(value)}`);
 	}
 	return value as CaseName;
@@ -464,7 +464,11 @@ const booleanTransform: Factory = (options) => {
 	allowOnly(options, ['true', 'false'], 'boolean');
 	const yes = 'true' in options ? options.true : true;
 	const no = 'false' in options ? options.false : false;
-	const spell = (v: unknown) => String(v).toLowerCase();
+	for (const [key, value] of [['true', yes], ['false', no]] as const) {
+		if (!['string', 'number', 'boolean'].includes(typeof value)) throw new MappingConfigError(`transform "boolean" option "${key}" must be text, a number or a boolean, got ${preview(value)}`);
+	}
+	// Objects and lists are no spelling of either (and String() of some objects throws).
+	const spell = (v: unknown) => (v !== null && typeof v === 'object' ? undefined : String(v).toLowerCase());
 	if (spell(yes) === spell(no)) throw new MappingConfigError('transform "boolean" needs different spellings for true and false');
 	return {
 		invertible: true,
