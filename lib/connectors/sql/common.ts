@@ -13,42 +13,58 @@ export class SqlConfigError extends Error {
 }
 
 /**
- * Error codes that mean the server could not be reached or went away, as opposed to a refused statement:
- * socket errors, mysql2's lost connections and server shutdown, and Postgres' SQLSTATE class 08
- * (connection exception) and 57P01–57P03 (the server shutting down or starting).
+ * Error codes that mean the server could not be reached or went away, as opposed to a refused statement
+ * (socket errors, mysql2's lost connections and server shutdown, Postgres' 57P01–57P03: the server
+ * shutting down or starting; Postgres' SQLSTATE class 08 is matched apart), each with what it means in
+ * words. The words carry no error code on purpose: n8n replaces a message that holds one (ECONNREFUSED…)
+ * with a generic line that no longer names the system.
  */
-const CONNECTION_CODES = new Set([
-	'ECONNREFUSED',
-	'ECONNRESET',
-	'ECONNABORTED',
-	'ETIMEDOUT',
-	'EHOSTUNREACH',
-	'ENETUNREACH',
-	'ENOTFOUND',
-	'EAI_AGAIN',
-	'EPIPE',
-	'PROTOCOL_CONNECTION_LOST',
-	'PROTOCOL_SEQUENCE_TIMEOUT',
-	'ER_SERVER_SHUTDOWN',
-	'ER_CON_COUNT_ERROR',
-	'57P01',
-	'57P02',
-	'57P03',
-]);
+const CONNECTION_CODES: Record<string, string> = {
+	ECONNREFUSED: 'connection refused',
+	ECONNRESET: 'the connection was cut',
+	ECONNABORTED: 'the connection was cut',
+	EPIPE: 'the connection was cut',
+	PROTOCOL_CONNECTION_LOST: 'the connection was cut',
+	ETIMEDOUT: 'no answer in time',
+	PROTOCOL_SEQUENCE_TIMEOUT: 'no answer in time',
+	EHOSTUNREACH: 'host unreachable',
+	ENETUNREACH: 'host unreachable',
+	ENOTFOUND: 'host name not found',
+	EAI_AGAIN: 'host name not found',
+	ER_SERVER_SHUTDOWN: 'the server is shutting down',
+	ER_CON_COUNT_ERROR: 'the server has too many connections',
+	'57P01': 'the server is shutting down',
+	'57P02': 'the server is shutting down',
+	'57P03': 'the server is starting up or shutting down',
+};
 
 /** pg's own messages for a connection that could not be made or was cut (they carry no code). */
-const CONNECTION_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /^Client has encountered a connection error/, /^Connection lost/];
+const CONNECTION_MESSAGES: Array<[RegExp, string]> = [
+	[/^Connection terminated/, 'the connection was cut'],
+	[/timeout exceeded when trying to connect/, 'no answer in time'],
+	[/^Client has encountered a connection error/, 'the connection was cut'],
+	[/^Connection lost/, 'the connection was cut'],
+];
+
+/** What a connection failure means in words, looking through causes and AggregateErrors; undefined = not one. */
+function connectionFailure(error: unknown, depth = 0): string | undefined {
+	// Not `instanceof Error`: socket errors may come from another realm (a sandbox, a test runner).
+	if (typeof error !== 'object' || error === null || depth > 4) return undefined;
+	const code = String((error as { code?: unknown }).code ?? '');
+	if (CONNECTION_CODES[code]) return CONNECTION_CODES[code];
+	if (/^08/.test(code)) return 'the connection failed';
+	const message = (error as { message?: unknown }).message;
+	if (typeof message === 'string') for (const [re, words] of CONNECTION_MESSAGES) if (re.test(message)) return words;
+	for (const inner of [(error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])]) {
+		const found = connectionFailure(inner, depth + 1);
+		if (found) return found;
+	}
+	return undefined;
+}
 
 /** Whether `error` (or an error it wraps) says the database could not be reached or went away. */
-export function isConnectionError(error: unknown, depth = 0): boolean {
-	// Not `instanceof Error`: socket errors may come from another realm (a sandbox, a test runner).
-	if (typeof error !== 'object' || error === null || depth > 4) return false;
-	const code = String((error as { code?: unknown }).code ?? '');
-	if (CONNECTION_CODES.has(code) || /^08/.test(code)) return true;
-	const message = (error as { message?: unknown }).message;
-	if (typeof message === 'string' && CONNECTION_MESSAGES.some((re) => re.test(message))) return true;
-	const inner = [(error as { cause?: unknown }).cause, ...((error as { errors?: unknown[] }).errors ?? [])];
-	return inner.some((e) => isConnectionError(e, depth + 1));
+export function isConnectionError(error: unknown): boolean {
+	return connectionFailure(error) !== undefined;
 }
 
 /** The database of a system could not be reached (or went away during the statement). */
@@ -64,11 +80,10 @@ export class SqlUnavailableError extends Error {
  * driver only says "connect ECONNREFUSED 127.0.0.1:5432"; any other error is returned as it is.
  */
 export function describeUnavailable(error: unknown, where: string): unknown {
-	if (error instanceof SqlUnavailableError || !isConnectionError(error)) return error;
-	const e = error as Error;
-	// AggregateError (every address refused) has an empty message; its code says what happened.
-	const reason = e.message || String((e as { code?: unknown }).code ?? e.name);
-	return new SqlUnavailableError(`${where}: the database could not be reached (${reason})`, error);
+	if (error instanceof SqlUnavailableError) return error;
+	const failure = connectionFailure(error);
+	if (!failure) return error;
+	return new SqlUnavailableError(`${where}: the database could not be reached (${failure})`, error);
 }
 
 /**

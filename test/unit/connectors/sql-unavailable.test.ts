@@ -43,7 +43,9 @@ describe('describeUnavailable: a database that cannot be reached', () => {
 			expect(isConnectionError(error)).toBe(true);
 			const described = describeUnavailable(error, `System "crm" (at 127.0.0.1:${port})`) as Error;
 			expect(described).toBeInstanceOf(SqlUnavailableError);
-			expect(described.message).toMatch(new RegExp(`^System "crm" \\(at 127\\.0\\.0\\.1:${port}\\): the database could not be reached \\(.*ECONNREFUSED.*\\)$`));
+			expect(described.message).toMatch(new RegExp(`^System "crm" \\(at 127\\.0\\.0\\.1:${port}\\): the database could not be reached \\(connection refused\\)$`));
+			// No error code in the message: n8n would replace such a message with a generic one.
+			expect(described.message).not.toMatch(/ECONN/i);
 			expect(described.message).not.toContain('secret-password');
 			expect(described.cause).toBe(error);
 		} finally {
@@ -76,7 +78,7 @@ describe('describeUnavailable: a database that cannot be reached', () => {
 		expect(isConnectionError('ECONNREFUSED')).toBe(false);
 		expect(isConnectionError(null)).toBe(false);
 		expect((describeUnavailable(Object.assign(new AggregateError([refused], ''), { code: 'ECONNREFUSED' }), 'System "x"') as Error).message).toBe(
-			'System "x": the database could not be reached (ECONNREFUSED)',
+			'System "x": the database could not be reached (connection refused)',
 		);
 	});
 });
