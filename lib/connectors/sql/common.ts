@@ -282,6 +282,126 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 	return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !Buffer.isBuffer(value) && !(value instanceof Uint8Array);
 }
 
+/**
+ * What a column can hold, as far as a write checks it before sending: values a database would refuse for
+ * the whole batch (with no record named) or, worse, store changed (MySQL rounds 1.5 into an INT, a JS date
+ * rolls 29 February over into March), are refused per record and field instead.
+ */
+export interface ColumnLimit {
+	/** The column's type as errors name it, e.g. `numeric(5,2)`. */
+	type: string;
+	/** varchar(n) / char(n): at most n characters. */
+	maxChars?: number;
+	/** Integer columns: the range, inclusive. */
+	integer?: { min: bigint; max: bigint };
+	/** numeric(p, s) / decimal(p, s). */
+	numeric?: { precision: number; scale: number };
+	/** Date and time columns; `infinity`: Postgres also takes 'infinity' and '-infinity'. */
+	time?: { infinity?: boolean };
+}
+
+export const INTEGER_RANGES: Record<string, { min: bigint; max: bigint }> = {
+	tinyint: { min: -128n, max: 127n },
+	smallint: { min: -32768n, max: 32767n },
+	mediumint: { min: -8388608n, max: 8388607n },
+	integer: { min: -2147483648n, max: 2147483647n },
+	bigint: { min: -9223372036854775808n, max: 9223372036854775807n },
+};
+
+/** An integer range of MySQL's UNSIGNED columns: 0 to twice the signed maximum plus one. */
+export function unsignedRange(range: { max: bigint }): { min: bigint; max: bigint } {
+	return { min: 0n, max: range.max * 2n + 1n };
+}
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
+const DECIMAL_TEXT = /^\s*[+-]?(\d*)(?:\.(\d*))?\s*$/;
+
+/** Whether a date-time written as ISO 8601 or SQL text exists as written: year 1–9999, no 24:00, no 30 February. */
+export function isRealDateTime(text: string): boolean {
+	const m = DATE_TIME.exec(text.trim());
+	if (!m) return false;
+	const year = Number(m[1]);
+	const month = Number(m[2]);
+	const day = Number(m[3]);
+	if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+	const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+	if (day > (month === 2 && leap ? 29 : MONTH_DAYS[month - 1])) return false;
+	if (m[4] === undefined) return true;
+	return Number(m[4]) <= 23 && Number(m[5]) <= 59 && (m[6] === undefined || Number(m[6]) <= 59);
+}
+
+/** A value as an error shows it: numbers and numeric text plain, other text quoted. */
+function shown(value: string | number | bigint): string {
+	if (typeof value !== 'string' || DECIMAL_TEXT.test(value)) return String(value).trim();
+	return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/**
+ * Digits before the point of a decimal number once the database rounds it to `scale` places (999.995 in
+ * numeric(5,2) is 1000.00: 4 digits), or undefined when it is no number. Numbers are read in the decimal
+ * form the driver sends them in (String(n)), so the rounding is the database's, not a binary float's.
+ */
+function integerDigits(value: string | number | bigint, scale: number): number | undefined {
+	if (typeof value === 'bigint') return (value < 0n ? -value : value).toString().replace(/^0+/, '').length;
+	let text: string;
+	if (typeof value === 'number') {
+		if (!Number.isFinite(value)) return undefined;
+		text = String(Math.abs(value));
+		if (text.includes('e')) return Math.abs(value) < 1 ? 0 : text.length;
+	} else {
+		text = value;
+	}
+	const m = DECIMAL_TEXT.exec(text);
+	if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
+	const whole = m[1].replace(/^0+/, '');
+	const fraction = m[2] ?? '';
+	const carries = fraction.length > scale && fraction.charCodeAt(scale) >= 53 && /^9*$/.test(fraction.slice(0, scale));
+	if (!carries) return whole.length;
+	return /^9*$/.test(whole) ? whole.length + 1 : whole.length;
+}
+
+/**
+ * Refuses a value its column cannot hold as given, naming the record and the field: text that is not
+ * valid Unicode (a lone surrogate would be stored as U+FFFD), text longer than the column, integers out
+ * of range or with a fraction, decimals with too many digits before the point, date-times that do not
+ * exist. Anything else is left to the database.
+ */
+export function checkValue(value: string | number | bigint, limit: ColumnLimit | undefined, record: { label: string; index: number }, field: string): void {
+	const refuse = (why: string) => {
+		throw new SyncItemError(`${record.label}: field "${field}" ${why}`, record.index, `data.${field}`);
+	};
+	// String.prototype.isWellFormed (ES2024, Node 20+): native, so every text value pays next to nothing.
+	if (typeof value === 'string' && !(value as string & { isWellFormed(): boolean }).isWellFormed()) {
+		const at = [...value].findIndex((c) => c.length === 1 && c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdfff);
+		const offset = [...value].slice(0, at).join('').length;
+		refuse(`holds text that is not valid Unicode (a lone surrogate at character ${offset})`);
+	}
+	if (!limit) return;
+	if (limit.maxChars !== undefined && typeof value === 'string' && value.length > limit.maxChars) {
+		// Columns count characters, JS strings UTF-16 units: only a string long in units can be too long.
+		const chars = [...value].length;
+		if (chars > limit.maxChars) refuse(`is ${chars} characters long; column "${field}" holds at most ${limit.maxChars}`);
+	}
+	if (limit.integer) {
+		const whole =
+			typeof value === 'bigint' ? value : typeof value === 'number' ? (Number.isInteger(value) ? BigInt(value) : undefined) : INTEGER_TEXT.test(value) ? BigInt(value.trim()) : undefined;
+		if (whole === undefined) refuse(`is ${shown(value)}, not a whole number (column "${field}" is an integer)`);
+		else if (whole < limit.integer.min || whole > limit.integer.max) {
+			refuse(`is ${shown(value)}, out of range for column "${field}" (${limit.integer.min} to ${limit.integer.max})`);
+		}
+	}
+	if (limit.numeric) {
+		const digits = integerDigits(value, limit.numeric.scale);
+		const allowed = limit.numeric.precision - limit.numeric.scale;
+		if (digits === undefined) refuse(`is ${shown(value)}, not a number (column "${field}" is ${limit.type})`);
+		else if (digits > allowed) refuse(`is ${shown(value)}, more than ${allowed} digits before the point (column "${field}" is ${limit.type})`);
+	}
+	if (limit.time && typeof value === 'string' && !(limit.time.infinity && /^\s*[+-]?infinity\s*$/i.test(value)) && !isRealDateTime(value)) {
+		refuse(`is ${JSON.stringify(value)}, not a date-time that exists (YYYY-MM-DD[THH:MM[:SS]] with an optional zone; column "${field}" is ${limit.type})`);
+	}
+}
+
 /** One group of a write batch: records with the same columns go into one multi-row statement. */
 export interface UpsertGroup {
 	/** The columns written, sorted; without the id column. */
@@ -311,6 +431,8 @@ interface Shape {
 	keys: string[];
 	columns: string[];
 	sources: Source[];
+	/** Per column, what it can hold (checked for the record's own values, not for the sync's). */
+	limits: Array<ColumnLimit | undefined>;
 	/** The group of the records of this shape: [creates, updates]; set when the first one is placed. */
 	group: [number | undefined, number | undefined];
 }
@@ -336,6 +458,7 @@ export function planUpsert(
 	options: WriteOptions,
 	columnNames: ReadonlySet<string>,
 	nowValue: unknown,
+	limits?: ReadonlyMap<string, ColumnLimit>,
 ): UpsertPlan {
 	const actor = spec.actorColumn && options.actor ? options.actor : undefined;
 	const shapes = new Map<string, Shape>();
@@ -360,7 +483,7 @@ export function planUpsert(
 			if (actor !== undefined) all.add(spec.actorColumn!);
 			const columns = [...all].sort();
 			const sources = columns.map((c): Source => (actor !== undefined && c === spec.actorColumn ? ACTOR : fields.has(c) ? c : NOW));
-			shape = { keys, columns, sources, group: [undefined, undefined] };
+			shape = { keys, columns, sources, limits: columns.map((c) => limits?.get(c)), group: [undefined, undefined] };
 			shapes.set(name, shape);
 		}
 		last = shape;
@@ -372,6 +495,17 @@ export function planUpsert(
 		const value = raw[source];
 		return value === undefined ? null : value;
 	};
+	/** Checks the record's own values (not the sync's time or actor) against what their columns hold. */
+	const checkRow = (row: unknown[], shape: Shape, record: { label: string; index: number }): void => {
+		for (let j = 0; j < row.length; j++) {
+			const value = row[j];
+			if (typeof shape.sources[j] === 'string' && (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint')) {
+				checkValue(value, shape.limits[j], record, shape.columns[j]);
+			}
+		}
+	};
+	const checkRecord = (raw: SqlRow, shape: Shape, record: { label: string; index: number }): void =>
+		checkRow(shape.sources.map((source) => valueOf(raw, source)), shape, record);
 	const materialise = (raw: SqlRow, shape: Shape): SqlRow => {
 		const values: SqlRow = {};
 		shape.columns.forEach((c, j) => (values[c] = valueOf(raw, shape.sources[j])));
@@ -387,6 +521,9 @@ export function planUpsert(
 		if (existing !== undefined) {
 			// The same id again: one row whose values are the earlier ones overwritten by these.
 			const first = merged[existing];
+			// Each record's own values are checked before they are merged into one row.
+			if (first.shape) checkRecord(first.raw, first.shape, first);
+			checkRecord(record.values, shape, record);
 			first.values = Object.assign(first.values ?? materialise(first.raw, first.shape!), materialise(record.values, shape));
 			first.shape = null;
 			slotOf.push(existing);
@@ -421,6 +558,7 @@ export function planUpsert(
 			const sources = shape.sources;
 			row = new Array<unknown>(sources.length);
 			for (let j = 0; j < sources.length; j++) row[j] = valueOf(record.raw, sources[j]);
+			checkRow(row, shape, record);
 		} else {
 			const values = record.values!;
 			const columns = Object.keys(values).sort();

@@ -14,6 +14,7 @@ import {
 	checkTableSpec,
 	chunkRows,
 	idToString,
+	INTEGER_RANGES,
 	isPlainObject,
 	lastValueCache,
 	planUpsert,
@@ -21,6 +22,8 @@ import {
 	readTime,
 	TableDescriptions,
 	toSqlUtc,
+	unsignedRange,
+	type ColumnLimit,
 } from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlSession, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
@@ -82,12 +85,36 @@ function otherValue(value: unknown): unknown {
 	return value;
 }
 
+const MYSQL_INTEGERS: Record<string, { min: bigint; max: bigint }> = {
+	tinyint: INTEGER_RANGES.tinyint,
+	smallint: INTEGER_RANGES.smallint,
+	mediumint: INTEGER_RANGES.mediumint,
+	int: INTEGER_RANGES.integer,
+	bigint: INTEGER_RANGES.bigint,
+};
+
+/** What a column of this type can hold (varchar(n), integers, decimal(p,s), dates and times); undefined = no check. */
+function limitOf(type: string, full: string, chars: unknown, precision: unknown, scale: unknown): ColumnLimit | undefined {
+	// TEXT types count bytes, not characters: left to the server (strict mode refuses an overflow).
+	if ((type === 'varchar' || type === 'char') && chars !== null && chars !== undefined) return { type: full, maxChars: Number(chars) };
+	if (Object.hasOwn(MYSQL_INTEGERS, type)) {
+		const integer = MYSQL_INTEGERS[type];
+		return { type: full, integer: full.includes('unsigned') ? unsignedRange(integer) : integer };
+	}
+	if (type === 'decimal') return { type: full, numeric: { precision: Number(precision), scale: Number(scale) } };
+	if (type === 'datetime' || type === 'timestamp' || type === 'date') return { type: full, time: {} };
+	return undefined;
+}
+
 export class MySqlTransport implements SqlTransport {
 	readonly dialect = 'mysql' as const;
 
 	private readonly pool: mysql.Pool;
 
 	private readonly columns = new TableDescriptions<Map<string, ColumnKind>>((columns) => columns);
+
+	/** Per description of a table, what its columns can hold (checked per record before a write). */
+	private readonly limits = new WeakMap<Map<string, ColumnKind>, Map<string, ColumnLimit>>();
 
 	private increment: number | undefined;
 
@@ -138,16 +165,21 @@ export class MySqlTransport implements SqlTransport {
 		const known = this.columns.lookup(key, spec, records);
 		if (known) return known;
 		const [rows] = await this.pool.query<RowDataPacket[]>(
-			`SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS
+			`SELECT COLUMN_NAME AS name, DATA_TYPE AS type, COLUMN_TYPE AS full, CHARACTER_MAXIMUM_LENGTH AS chars,
+			        NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale FROM information_schema.COLUMNS
 			  WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?`,
 			[spec.schema ?? '', spec.table],
 		);
 		if (rows.length === 0) throw new SqlConfigError(`table "${spec.schema ? `${spec.schema}.` : ''}${spec.table}" does not exist`);
 		const columns = new Map<string, ColumnKind>();
+		const limits = new Map<string, ColumnLimit>();
 		for (const row of rows) {
 			const type = String(row.type).toLowerCase();
 			columns.set(String(row.name), type === 'datetime' || type === 'timestamp' ? 'timestamp' : 'other');
+			const limit = limitOf(type, String(row.full).toLowerCase(), row.chars, row.precision, row.scale);
+			if (limit) limits.set(String(row.name), limit);
 		}
+		this.limits.set(columns, limits);
 		checkColumns(spec, columns);
 		return this.columns.store(key, columns, spec, records);
 	}
@@ -268,7 +300,7 @@ export class MySqlTransport implements SqlTransport {
 
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions, connection?: PoolConnection): Promise<string[]> {
 		const columns = await this.describe(spec, records);
-		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
+		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now, this.limits.get(columns));
 		const statements: Array<{ sql: string; params: unknown[]; group: number; ids: string[] | null; rows: number }> = [];
 		plan.groups.forEach((group, g) => {
 			const withId = group.records[0].id !== null;

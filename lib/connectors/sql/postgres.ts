@@ -11,12 +11,14 @@ import {
 	checkTableSpec,
 	chunkRows,
 	idToString,
+	INTEGER_RANGES,
 	isPlainObject,
 	planUpsert,
 	SqlConfigError,
 	readTime,
 	TableDescriptions,
 } from './common';
+import type { ColumnLimit } from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlSession, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
 const TIMESTAMP = 1114;
@@ -29,6 +31,8 @@ type ColumnKind = 'timestamp' | 'json' | 'other';
 
 interface Column {
 	kind: ColumnKind;
+	/** What the column can hold, checked per record before a write. */
+	limit?: ColumnLimit;
 	/** The column's type as SQL text for a cast (`bigint`, `timestamp with time zone`); undefined for array columns. */
 	unnestType?: string;
 }
@@ -70,6 +74,22 @@ export function arrayLiteral(values: unknown[]): string | unknown[] {
 		text += element.includes('\\') || element.includes('"') ? `"${element.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${element}"`;
 	}
 	return `${text}}`;
+}
+
+const PG_INTEGERS: Record<string, { min: bigint; max: bigint }> = { int2: INTEGER_RANGES.smallint, int4: INTEGER_RANGES.integer, int8: INTEGER_RANGES.bigint };
+
+/** What a column of this type can hold (varchar(n), integers, numeric(p,s), dates and times); undefined = no check. */
+function limitOf(type: string, typmod: number, full: string): ColumnLimit | undefined {
+	if ((type === 'varchar' || type === 'bpchar') && typmod > 4) return { type: full, maxChars: typmod - 4 };
+	if (Object.hasOwn(PG_INTEGERS, type)) return { type: full, integer: PG_INTEGERS[type] };
+	if (type === 'numeric') {
+		// An unconstrained numeric takes any number; numeric(p,s) keeps p - s digits before the point.
+		if (typmod < 4) return { type: full, numeric: { precision: 1000, scale: 0 } };
+		const mod = typmod - 4;
+		return { type: full, numeric: { precision: (mod >> 16) & 0xffff, scale: mod & 0xffff } };
+	}
+	if (type === 'timestamp' || type === 'timestamptz' || type === 'date') return { type: full, time: { infinity: true } };
+	return undefined;
 }
 
 export class PostgresTransport implements SqlTransport {
@@ -122,8 +142,9 @@ export class PostgresTransport implements SqlTransport {
 		const key = `${spec.schema ?? ''}\u0000${spec.table}`;
 		const known = this.columns.lookup(key, spec, records);
 		if (known) return known;
-		const { rows } = await this.pool.query<{ name: string; type: string; sqltype: string; category: string }>(
-			`SELECT a.attname AS name, t.typname AS type, format_type(a.atttypid, NULL) AS sqltype, t.typcategory AS category
+		const { rows } = await this.pool.query<{ name: string; type: string; sqltype: string; category: string; typmod: number; full: string }>(
+			`SELECT a.attname AS name, t.typname AS type, format_type(a.atttypid, NULL) AS sqltype, t.typcategory AS category,
+			        a.atttypmod AS typmod, format_type(a.atttypid, a.atttypmod) AS full
 			   FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 			  WHERE a.attrelid = to_regclass(CASE WHEN $1::text = '' THEN format('%I', $2::text) ELSE format('%I.%I', $1::text, $2::text) END)
 			    AND a.attnum > 0 AND NOT a.attisdropped`,
@@ -138,10 +159,24 @@ export class PostgresTransport implements SqlTransport {
 				kind: row.type === 'timestamp' || row.type === 'timestamptz' ? 'timestamp' : row.type === 'json' || row.type === 'jsonb' ? 'json' : 'other',
 				// unnest() flattens nested arrays, so array columns take the VALUES form.
 				unnestType: row.category === 'A' ? undefined : row.sqltype,
+				limit: limitOf(row.type, row.typmod, row.full),
 			});
 		}
 		checkColumns(spec, columns);
 		return this.columns.store(key, columns, spec, records);
+	}
+
+	private readonly limitMaps = new WeakMap<Map<string, Column>, Map<string, ColumnLimit>>();
+
+	/** The columns' limits as planUpsert takes them, built once per description. */
+	private limits(columns: Map<string, Column>): Map<string, ColumnLimit> {
+		let limits = this.limitMaps.get(columns);
+		if (!limits) {
+			limits = new Map();
+			for (const [name, column] of columns) if (column.limit) limits.set(name, column.limit);
+			this.limitMaps.set(columns, limits);
+		}
+		return limits;
 	}
 
 	private toRecords(spec: TableSpec, rows: SqlRow[], fields: FieldDef[]): ReadRecord[] {
@@ -254,7 +289,7 @@ export class PostgresTransport implements SqlTransport {
 
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions, client?: PoolClient): Promise<string[]> {
 		const columns = await this.describe(spec, records);
-		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now);
+		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now, this.limits(columns));
 		const statements: Array<{ sql: string; params: unknown[]; expect: Array<string | null> }> = [];
 		for (const group of plan.groups) {
 			const withId = group.records[0].id !== null;

@@ -23,6 +23,7 @@ import {
 	readTime,
 	SqlConfigError,
 	TableDescriptions,
+	type ColumnLimit,
 } from './common';
 import type { ReadRecord, SqlConnectionConfig, SqlRow, SqlSession, SqlTransport, TableSpec, UpsertRecord, WriteOptions } from './types';
 
@@ -37,6 +38,8 @@ interface TableInfo {
 	columns: Set<string>;
 	/** The declared type of the updated-at column, for tables that hold no row yet. */
 	declared: string;
+	/** Date and time columns (declared DATE, DATETIME or TIMESTAMP, and the updated-at column): text written there must exist as a date-time. */
+	limits: Map<string, ColumnLimit>;
 	style?: TimeStyle;
 }
 
@@ -174,7 +177,12 @@ export class SqliteTransport implements SqlTransport {
 		if (rows.length === 0) throw new SqlConfigError(`table "${spec.table}" does not exist`);
 		const columns = new Set(rows.map((r) => r.name));
 		checkColumns(spec, columns);
-		const info: TableInfo = { columns, declared: rows.find((r) => r.name === spec.updatedAtColumn)?.type.toUpperCase() ?? '' };
+		// SQLite holds any text in any column (no length or range limits): only date-times are checked.
+		const limits = new Map<string, ColumnLimit>();
+		for (const row of rows) {
+			if (row.name === spec.updatedAtColumn || /DATE|TIMESTAMP/i.test(row.type)) limits.set(row.name, { type: row.type || 'untyped', time: {} });
+		}
+		const info: TableInfo = { columns, declared: rows.find((r) => r.name === spec.updatedAtColumn)?.type.toUpperCase() ?? '', limits };
 		return this.tables.store(spec.table, info, spec, records);
 	}
 
@@ -303,7 +311,7 @@ export class SqliteTransport implements SqlTransport {
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions): Promise<string[]> {
 		const info = this.describe(spec, records);
 		const style = this.timeStyle(spec, info);
-		const plan = planUpsert(spec, records, options, info.columns, formatTime(options.now, style));
+		const plan = planUpsert(spec, records, options, info.columns, formatTime(options.now, style), info.limits);
 		const t = quote(spec.table);
 		const id = quote(spec.idColumn);
 		const rowIds: string[][] = plan.groups.map(() => []);

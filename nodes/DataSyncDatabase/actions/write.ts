@@ -1,6 +1,6 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { expectShape, parseSyncItem, SyncItemError, type SyncItem } from '../../../lib/item';
-import type { GuardedOutcome, GuardedRecord, WriteOptions } from '../../../lib/connectors/sql';
+import { checkIdentifier, type GuardedOutcome, type GuardedRecord, type WriteOptions } from '../../../lib/connectors/sql';
 import { writeGuarded } from '../../../lib/connectors/sql/guarded';
 import { matchValue, parseMatchKeys, type MatchKey } from '../../../lib/engine/identity';
 import { databaseContext, nodeError, unavailable, type DatabaseContext } from './common';
@@ -124,6 +124,8 @@ export async function writeItems(fn: IExecuteFunctions, mode: 'write' | 'delete'
 				.map((c) => c.trim())
 				.filter((c) => c !== ''),
 		);
+		// Checked here, not when a create first looks a value up: a bad setting fails every run, not some.
+		for (const key of match) checkIdentifier(key.field, 'match column');
 	} catch (error) {
 		throw new NodeOperationError(fn.getNode(), `Option "Match Columns": ${(error as Error).message}`);
 	}

@@ -1,0 +1,328 @@
+/**
+ * Hostile settings and values at the DataSync Database node (Postgres, MariaDB, SQLite) and hostile answers
+ * at the DataSync HTTP API node (a REST system of this test's own on 127.0.0.1), each run through n8n-core's
+ * WorkflowExecute with real databases. Every case says what it expects (a clear error naming the setting,
+ * the record and the field, or correct handling) and checks what was written: the row count of every
+ * table of the database (and a "victim" table an injected statement would drop), the server's records
+ * and the requests it received, before and after.
+ */
+import { DataSyncSqlApi } from '../../credentials/DataSyncSqlApi.credentials';
+import { closeSharedTransports, type SqlDialect } from '../../lib/connectors/sql';
+import { DataSyncDatabase } from '../../nodes/DataSyncDatabase/DataSyncDatabase.node';
+import { runNode, type RunNodeResult } from '../helpers/run-node';
+import { openFixture, type DialectFixture } from '../unit/connectors/fixtures';
+
+jest.setTimeout(60_000);
+
+/** Cases tried, by category: printed at the end so the report's figures are the ones measured. */
+const tally = new Map<string, number>();
+function counted(category: string): void {
+	tally.set(category, (tally.get(category) ?? 0) + 1);
+}
+afterAll(() => {
+	const total = [...tally.values()].reduce((a, b) => a + b, 0);
+	process.stdout.write(`hostile-connectors cases: ${total} ${JSON.stringify(Object.fromEntries(tally))}\n`);
+});
+
+const DIALECTS: SqlDialect[] = ['postgres', 'mysql', 'sqlite'];
+
+/** Table and column names that need quoting and carry SQL of their own; every one is legal in all three dialects. */
+const LEGAL_NAMES: Array<[string, string]> = [
+	['double quote and a DROP', 'x"; DROP TABLE victim; --'],
+	['single quote and a DROP', "x'; DROP TABLE victim; --"],
+	['backtick and a DROP', 'x`; DROP TABLE victim; --'],
+	['block comment', 'c /* no */ d'],
+	['line comment', 'l -- e'],
+	['backslashes', 'back\\slash \\" \\\''],
+	['a dot', 'dotted.name'],
+	['placeholders of the drivers', 'what? ?? $1 @x'],
+];
+
+/** Names no dialect can hold as written: refused with the setting named, before any statement. */
+const REFUSED_NAMES: Array<[string, string, RegExp]> = [
+	['a NUL byte', 'nul\u0000"; DROP TABLE victim; --', /contains a control character/],
+	['64 bytes', `${'n'.repeat(40)}"; DROP TABLE victim; --`.padEnd(64, 'z'), /is longer than 63 bytes/],
+	['a newline', 'line\n; DROP TABLE victim; --', /contains a control character/],
+	['a tab inside', 'victim\tx', /contains a control character/],
+];
+
+interface Fixture extends DialectFixture {
+	creds: Record<string, unknown>;
+}
+
+/** Every table of the database (all schemas of this test) with its row count, keyed "schema / table". */
+async function counts(f: DialectFixture): Promise<Record<string, number>> {
+	const rows =
+		f.dialect === 'postgres'
+			? await f.query(`SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`)
+			: f.dialect === 'mysql'
+				? await f.query(`SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()`)
+				: await f.query(`SELECT 'main' AS s, name AS t FROM sqlite_master WHERE type = 'table'`);
+	const out: Record<string, number> = {};
+	for (const { s, t } of rows as Array<{ s: string; t: string }>) {
+		const n = await f.query(`SELECT COUNT(*) AS n FROM ${f.dialect === 'sqlite' ? '' : `${f.q(s)}.`}${f.q(t)}`);
+		out[`${s} / ${t}`] = Number(n[0].n);
+	}
+	return out;
+}
+
+function change(id: string | null, data: Record<string, unknown>, op: 'upsert' | 'delete' = 'upsert', system = 'erp', entity = 'thing'): Record<string, unknown> {
+	return { entity, system, id, op, shape: 'system', data, trace: { runId: 'r', origin: 'crm', hops: 1 } };
+}
+
+function runDb(f: Fixture, parameters: Record<string, unknown>, input?: Array<Record<string, unknown>>, continueOnFail = false): Promise<RunNodeResult> {
+	return runNode(DataSyncDatabase, {
+		parameters: { entity: 'thing', system: 'erp', ...parameters } as never,
+		input: input as never,
+		credentials: { dataSyncSqlApi: f.creds } as never,
+		credentialTypes: [DataSyncSqlApi],
+		continueOnFail,
+		executionId: 'hostile',
+	});
+}
+
+function ok(result: RunNodeResult): Array<Record<string, unknown>> {
+	if (result.error) throw result.error;
+	return result.outputs[0].map((o) => o.json as Record<string, unknown>);
+}
+
+describe.each(DIALECTS)('DataSync Database on %s', (dialect) => {
+	let f: Fixture;
+	const otherSchema = `dsconn_hostile_${process.pid}_${dialect}`;
+
+	beforeAll(async () => {
+		const fixture = await openFixture(dialect);
+		f = Object.assign(fixture, { creds: { ...fixture.config } as Record<string, unknown> });
+		await f.query(`CREATE TABLE victim (id integer PRIMARY KEY, note text)`);
+		await f.query(`INSERT INTO victim (id, note) VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
+		const ts = dialect === 'postgres' ? 'timestamptz(6)' : dialect === 'mysql' ? 'datetime(6)' : 'text';
+		const auto = dialect === 'postgres' ? 'serial PRIMARY KEY' : dialect === 'mysql' ? 'int AUTO_INCREMENT PRIMARY KEY' : 'integer PRIMARY KEY AUTOINCREMENT';
+		await f.query(
+			`CREATE TABLE limits (id ${auto}, updated_at ${ts}, name varchar(10), n integer, amount numeric(5,2), born ${dialect === 'sqlite' ? 'timestamp' : ts}, note text)`,
+		);
+		await f.query(`INSERT INTO limits (updated_at, name, n, amount, born, note) VALUES ('2024-01-01T00:00:00.000Z', 'seed', 1, 1.5, '2024-01-01T00:00:00.000Z', 'seed')`.replace(/T00:00:00.000Z/g, dialect === 'mysql' ? ' 00:00:00' : 'T00:00:00.000Z'));
+	}, 60_000);
+
+	afterAll(async () => {
+		await closeSharedTransports();
+		if (dialect === 'postgres') await f.query(`DROP SCHEMA IF EXISTS ${f.q(otherSchema)} CASCADE`);
+		await f.drop();
+	});
+
+	describe.each(LEGAL_NAMES)('table, schema and every column named with %s', (_what, name) => {
+		const t = name;
+		const col = { id: `${name}#id`, at: `${name}#at`, gone: `${name}#gone`, by: `${name}#by`, email: `${name}#email` };
+
+		test('every operation works on them and nothing else is touched', async () => {
+			counted('identifier quoting (every operation, legal hostile names)');
+			const q = f.q;
+			const ts = dialect === 'postgres' ? 'timestamptz(6)' : dialect === 'mysql' ? 'datetime(6)' : 'text';
+			const auto = dialect === 'postgres' ? 'serial PRIMARY KEY' : dialect === 'mysql' ? 'int AUTO_INCREMENT PRIMARY KEY' : 'integer PRIMARY KEY AUTOINCREMENT';
+			const bool = dialect === 'sqlite' ? 'integer NOT NULL DEFAULT 0' : 'boolean NOT NULL DEFAULT false';
+			// Postgres: the table sits in a schema named like it; MySQL: in the test's database (its schema).
+			const schema = dialect === 'postgres' ? otherSchema + name.slice(0, 20) : '';
+			if (schema) await f.query(`CREATE SCHEMA ${q(schema)}`);
+			const full = schema ? `${q(schema)}.${q(t)}` : q(t);
+			await f.query(`CREATE TABLE ${full} (${q(col.id)} ${auto}, ${q(col.at)} ${ts}, ${q(col.gone)} ${bool}, ${q(col.by)} text, ${q(col.email)} text)`);
+			const stamp = (s: number) => {
+				const iso = new Date(Date.UTC(2024, 0, 1, 0, 0, s)).toISOString();
+				return dialect === 'mysql' ? iso.slice(0, 19).replace('T', ' ') : iso;
+			};
+			// Literal values: mysql2 would read a "?" inside a quoted name as a placeholder.
+			for (let i = 1; i <= 3; i++) await f.query(`INSERT INTO ${full} (${q(col.at)}, ${q(col.email)}) VALUES ('${stamp(i)}', 'p${i}@x.io')`);
+			const before = await counts(f);
+			const settings = {
+				schema,
+				table: t,
+				idColumn: col.id,
+				updatedAtColumn: col.at,
+				softDeleteColumn: col.gone,
+				softDeleteKind: 'boolean',
+				actorColumn: col.by,
+			};
+			try {
+				const changes = ok(await runDb(f, { ...settings, operation: 'getChanges', sync: 's', cursorSource: 'explicit', pageSize: 10, start: { ts: '2024-01-01T00:00:01Z', id: '1' } }));
+				expect(changes.map((c) => c.id)).toEqual(['2', '3']);
+				expect((changes[0].data as Record<string, unknown>)[col.email]).toBe('p2@x.io');
+				expect(ok(await runDb(f, { ...settings, operation: 'getMany', returnAll: true, pageSize: 2 })).map((c) => c.id)).toEqual(['1', '2', '3']);
+				expect(ok(await runDb(f, { ...settings, operation: 'getByIds', ids: '1,3' })).map((c) => c.id).sort()).toEqual(['1', '3']);
+				const written = ok(
+					await runDb(f, { ...settings, operation: 'upsert', deleteMode: 'soft', options: { matchColumns: col.email } }, [
+						change('2', { [col.email]: 'two@x.io' }),
+						change(null, { [col.email]: ' P1@X.IO ' }),
+						change(null, { [col.email]: 'new@x.io' }),
+						change('3', {}, 'delete'),
+					]),
+				);
+				expect(written.map((w) => [w.id, w.outcome])).toEqual([
+					['2', 'written'],
+					['1', 'matched'],
+					['4', 'written'],
+					['3', 'written'],
+				]);
+				ok(await runDb(f, { ...settings, operation: 'delete', deleteMode: 'hard' }, [change('1', {})]));
+				const rows = await f.query(`SELECT ${q(col.id)} AS id, ${q(col.email)} AS email, ${q(col.gone)} AS gone, ${q(col.by)} AS by_ FROM ${full} ORDER BY ${q(col.id)}`);
+				expect(rows.map((r) => [Number(r.id), r.email, Boolean(Number(r.gone) || r.gone === true), r.by_])).toEqual([
+					[2, 'two@x.io', false, 'datasync'],
+					[3, 'p3@x.io', true, 'datasync'],
+					[4, 'new@x.io', false, 'datasync'],
+				]);
+				// One row created, one deleted: every table, the victim too, holds as many rows as before.
+				const after = await counts(f);
+				expect(after).toEqual(before);
+				expect(Object.entries(after).filter(([k]) => k.endsWith(' / victim'))).toEqual([[expect.any(String), 3]]);
+			} finally {
+				await f.query(`DROP TABLE ${full}`);
+				if (schema) await f.query(`DROP SCHEMA ${q(schema)}`);
+			}
+		});
+	});
+
+	const settingsOf = { table: 'limits', idColumn: 'id', updatedAtColumn: 'updated_at' };
+
+	describe.each(REFUSED_NAMES)('a name with %s', (_what, name, reason) => {
+		const cases: Array<[string, Record<string, unknown>, string]> = [
+			['Schema', { schema: name }, 'Schema'],
+			['Table', { table: name }, 'Table'],
+			['ID Column', { idColumn: name }, 'ID column'],
+			['Updated-At Column', { updatedAtColumn: name }, 'Updated-at column'],
+			['Soft-Delete Column', { softDeleteColumn: name, softDeleteKind: 'timestamp' }, 'Soft-delete column'],
+			['Actor Column', { actorColumn: name }, 'Actor column'],
+		];
+		test.each(cases)('in setting "%s" is refused by name for reads and writes, nothing written', async (_setting, override, label) => {
+			counted('identifier refused (setting × read and write)');
+			const before = await counts(f);
+			for (const parameters of [
+				{ operation: 'getMany', returnAll: true, pageSize: 10 },
+				{ operation: 'upsert', deleteMode: 'hard' },
+			]) {
+				const result = await runDb(f, { ...settingsOf, ...parameters, ...override }, [change(null, { name: 'x' })]);
+				expect(result.error?.message).toMatch(new RegExp(`^${label} .*${reason.source}`));
+			}
+			expect(await counts(f)).toEqual(before);
+		});
+
+		test('as a match column is refused by name, nothing written', async () => {
+			counted('identifier refused (setting × read and write)');
+			const before = await counts(f);
+			const result = await runDb(f, { ...settingsOf, operation: 'upsert', deleteMode: 'hard', options: { matchColumns: name } }, [change(null, { name: 'x' })]);
+			expect(result.error?.message).toMatch(reason);
+			expect(result.error?.message).toMatch(/match column/i);
+			expect(await counts(f)).toEqual(before);
+		});
+	});
+
+	test.each([
+		['table', { table: 'victim" WHERE 1=0; DROP TABLE victim; --' }, /^table "victim" WHERE 1=0; DROP TABLE victim; --" does not exist$/],
+		['ID column', { idColumn: 'id" FROM victim; DROP TABLE victim; --' }, /^ID column "id" FROM victim; DROP TABLE victim; --" is not a column of table "limits"$/],
+		['updated-at column', { updatedAtColumn: "updated_at'); DELETE FROM victim; --" }, /^Updated-at column "updated_at'\); DELETE FROM victim; --" is not a column of table "limits"$/],
+	])('a %s setting that names SQL, not a column, is refused as unknown; the victim survives', async (_what, override, message) => {
+		counted('identifier naming SQL that is not there');
+		const before = await counts(f);
+		for (const operation of ['getChanges', 'getMany', 'getByIds', 'upsert', 'delete']) {
+			const result = await runDb(f, { ...settingsOf, ...override, operation, sync: 's', cursorSource: 'explicit', pageSize: 5, ids: '1', deleteMode: 'hard' }, [change('1', { name: 'x' })]);
+			expect(result.error?.message).toMatch(message);
+		}
+		expect(await counts(f)).toEqual(before);
+	});
+
+	test.each([
+		['a quote and a DROP', 'name"; DROP TABLE victim; --'],
+		['a comment', 'name /* x */'],
+		['a placeholder', 'name = ?, n'],
+	])('a record field named with %s is refused with the record and the field; with Ignore Unknown Fields it is left out', async (_what, field) => {
+		counted('field names holding SQL');
+		const before = await counts(f);
+		const refused = await runDb(f, { ...settingsOf, operation: 'upsert' }, [change('1', { name: 'ok' }), change('1', { [field]: 'x' })]);
+		expect(refused.error?.message).toBe(`item 1 (thing / erp / 1): field "${field}" is not a column of table "limits"`);
+		expect(await counts(f)).toEqual(before);
+		const ignored = ok(await runDb(f, { ...settingsOf, operation: 'upsert', options: { ignoreUnknownFields: true } }, [change('1', { name: 'kept', [field]: 'x' })]));
+		expect(ignored[0]).toMatchObject({ id: '1', outcome: 'written' });
+		expect((await f.query(`SELECT name FROM limits WHERE id = 1`))[0].name).toBe('kept');
+		expect(await counts(f)).toEqual(before);
+	});
+
+	/**
+	 * A value the column cannot hold: Postgres and MariaDB refuse it, SQLite stores what it is given (it has
+	 * no length or range limits), except impossible dates and text that is no Unicode, which no dialect
+	 * may store as a guess.
+	 */
+	const strict = dialect !== 'sqlite';
+	const decimal = dialect === 'mysql' ? 'decimal\\(5,2\\)' : 'numeric\\(5,2\\)';
+	const VALUES: Array<[string, string, unknown, RegExp | null, unknown?]> = [
+		['varchar(10) overflow', 'name', 'elevenchars', strict ? /field "name" is 11 characters long; column "name" holds at most 10/ : null],
+		['varchar(10) overflow in multibyte characters', 'name', 'é'.repeat(11), strict ? /field "name" is 11 characters long; column "name" holds at most 10/ : null],
+		['integer above 2^31-1', 'n', 2147483648, strict ? /field "n" is 2147483648, out of range for column "n" \(-2147483648 to 2147483647\)/ : null],
+		['integer below -2^31', 'n', -2147483649, strict ? /field "n" is -2147483649, out of range for column "n"/ : null],
+		['integer given as a huge numeric string', 'n', '99999999999999999999', strict ? /field "n" is 99999999999999999999, out of range for column "n"/ : null, 1e20],
+		['a fraction in an integer column', 'n', 1.5, strict ? /field "n" is 1.5, not a whole number \(column "n" is an integer\)/ : null],
+		['text in an integer column', 'n', '12abc', strict ? /field "n" is "12abc", not a whole number \(column "n" is an integer\)/ : null],
+		['numeric(5,2) overflow', 'amount', 1000, strict ? new RegExp(`field "amount" is 1000, more than 3 digits before the point \\(column "amount" is ${decimal}\\)`) : null],
+		['numeric(5,2) overflow once rounded', 'amount', 999.995, strict ? new RegExp(`field "amount" is 999.995, more than 3 digits before the point \\(column "amount" is ${decimal}\\)`) : null],
+		['numeric(5,2) overflow as a string', 'amount', '-12345.6', strict ? /field "amount" is -12345.6, more than 3 digits before the point/ : null, -12345.6],
+		['not a number in a numeric column', 'amount', 'NaN-ish', strict ? new RegExp(`field "amount" is "NaN-ish", not a number \\(column "amount" is ${decimal}\\)`) : null],
+		['29 February of a common year', 'born', '2023-02-29T10:00:00Z', /field "born" is "2023-02-29T10:00:00Z", not a date-time that exists/],
+		['31 April', 'born', '2024-04-31', /field "born" is "2024-04-31", not a date-time that exists/],
+		['24:00', 'born', '2024-01-01T24:00:00Z', /field "born" is "2024-01-01T24:00:00Z", not a date-time that exists/],
+		['year 0', 'born', '0000-06-01T00:00:00Z', /field "born" is "0000-06-01T00:00:00Z", not a date-time that exists/],
+		['a five-digit year', 'born', '10000-01-01T00:00:00Z', /field "born" is "10000-01-01T00:00:00Z", not a date-time/],
+		['an impossible updated-at', 'updated_at', '2023-02-29T00:00:00Z', /field "updated_at" is "2023-02-29T00:00:00Z", not a date-time that exists/],
+		['a lone surrogate', 'note', 'ab\uD800cd', /field "note" holds text that is not valid Unicode \(a lone surrogate at character 2\)/],
+		['a lone low surrogate', 'name', '\uDC00', /field "name" holds text that is not valid Unicode \(a lone surrogate at character 0\)/],
+		['a NUL character', 'note', 'a\u0000b', dialect === 'postgres' ? /field "note" contains a NUL character, which Postgres cannot store/ : null],
+	];
+
+	// SQLite's type affinity turns numeric text into a number in INTEGER and NUMERIC columns: `stored` is that.
+	describe.each(VALUES)('a value at the column limit: %s', (_what, field, value, refused, stored) => {
+		test(refused ? 'is refused with the record and the field; nothing of the batch is written' : 'is stored as given', async () => {
+			counted('values at column limits');
+			const before = await counts(f);
+			const seed = await f.query(`SELECT * FROM limits ORDER BY id`);
+			const batch = [change(null, { name: 'good one' }), change('1', { [field]: value }), change(null, { name: 'good two' })];
+			const result = await runDb(f, { ...settingsOf, operation: 'upsert' }, batch);
+			if (refused) {
+				expect(result.error?.message).toMatch(/^item 1 \(thing \/ erp \/ 1\): /);
+				expect(result.error?.message).toMatch(refused);
+				expect(await counts(f)).toEqual(before);
+				expect(await f.query(`SELECT * FROM limits ORDER BY id`)).toEqual(seed);
+				// With Continue On Fail the refused record is an error item and the rest of the batch is written.
+				const kept = await runDb(f, { ...settingsOf, operation: 'upsert' }, batch, true);
+				const out = ok(kept);
+				expect(out[1].error).toMatch(refused);
+				expect(out[1]).toMatchObject({ id: '1', entity: 'thing', system: 'erp' });
+				expect([out[0].outcome, out[2].outcome]).toEqual(['written', 'written']);
+				const rows = await f.query(`SELECT id, name FROM limits WHERE id IN (${[out[0].id, out[2].id].join(', ')}) ORDER BY id`);
+				expect(rows.map((r) => r.name)).toEqual(['good one', 'good two']);
+				await f.query(`DELETE FROM limits WHERE id IN (${[out[0].id, out[2].id].join(', ')})`);
+				expect(await f.query(`SELECT * FROM limits ORDER BY id`)).toEqual(seed);
+			} else {
+				const out = ok(result);
+				expect(out.map((o) => o.outcome)).toEqual(['written', 'written', 'written']);
+				const row = (await f.query(`SELECT ${f.q(field)} AS v FROM limits WHERE id = 1`))[0];
+				expect(row.v).toEqual(stored ?? value);
+				await f.query(`DELETE FROM limits WHERE id IN (${[out[0].id, out[2].id].join(', ')})`);
+				await f.query(`UPDATE limits SET ${f.q(field)} = ${dialect === 'postgres' ? '$1' : '?'} WHERE id = 1`, [seed[0][field]]);
+			}
+		});
+	});
+
+	test.each([
+		['exactly 10 characters, multibyte', 'name', '€'.repeat(9) + '😀', '€'.repeat(9) + '😀'],
+		['the largest integer', 'n', 2147483647, 2147483647],
+		['the smallest integer', 'n', -2147483648, -2147483648],
+		['a whole number given as a string', 'n', '42', 42],
+		['the largest numeric(5,2)', 'amount', 999.99, 999.99],
+		['29 February of a leap year', 'born', '2024-02-29T23:59:59Z', '2024-02-29T23:59:59'],
+	])('a value just inside the column limit is written: %s', async (_what, field, value, expected) => {
+		counted('values at column limits');
+		const before = await counts(f);
+		const seed = await f.query(`SELECT * FROM limits WHERE id = 1`);
+		ok(await runDb(f, { ...settingsOf, operation: 'upsert' }, [change('1', { [field]: value })]));
+		const v = (await f.query(`SELECT ${f.q(field)} AS v FROM limits WHERE id = 1`))[0].v;
+		if (typeof expected === 'number') expect(Number(v)).toBe(expected);
+		else if (field === 'born') expect((v instanceof Date ? v.toISOString() : String(v)).replace(' ', 'T').slice(0, 19)).toBe(expected);
+		else expect(v).toBe(expected);
+		expect(await counts(f)).toEqual(before);
+		await f.query(`UPDATE limits SET ${f.q(field)} = ${dialect === 'postgres' ? '$1' : '?'} WHERE id = 1`, [seed[0][field]]);
+	});
+});
