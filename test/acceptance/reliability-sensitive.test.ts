@@ -24,7 +24,7 @@
  * and every log file n8n wrote.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -34,8 +34,11 @@ import mysql from 'mysql2/promise';
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { signWebhook } from '../../lib/connectors/webhook/signature';
 import { MARIADB, createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
+import { Client } from 'pg';
+
+import type { StoreConfig } from '../../lib/engine/store';
 import { ds, workflow } from './flows';
-import { N8nInstance, freePort, uniqueId, type Execution } from './harness';
+import { N8nInstance, freePort, queueModeEnv, uniqueId, type Execution } from './harness';
 import { failure, outputOf, readTemplate, runFromTrigger, signedPost, swapTemplate, written } from './templates-support';
 import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
@@ -62,6 +65,7 @@ const CREDENTIALS = {
 	bearer: `BEARER-${hex()}`,
 	headerKey: `HDRKEY-${hex()}`,
 	queryKey: `QRYKEY-${hex()}`,
+	n8nDbPassword: `N8NDBPW-${hex()}`,
 };
 
 const WRITERS = ['Write to A', 'Write to B'];
@@ -100,8 +104,39 @@ async function refusingServer(): Promise<{ url: string; requests: Array<{ url: s
 	return { url: `http://127.0.0.1:${address.port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-describe('sensitive data and credentials in stock n8n: nothing leaks (template bidirectional-contacts, debug logs)', () => {
+/** Every table of one Postgres schema as text: the rows per table, and the text to scan. */
+async function dumpSchema(config: PgTestDatabase['config'], schema: string): Promise<{ perTable: Record<string, number>; text: Record<string, string> }> {
+	const client = new Client(config);
+	await client.connect();
+	try {
+		const { rows: tables } = await client.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_type = $2 ORDER BY 1', [schema, 'BASE TABLE']);
+		const perTable: Record<string, number> = {};
+		const text: Record<string, string> = {};
+		for (const { name } of tables) {
+			const { rows } = await client.query<{ j: unknown }>(`SELECT row_to_json(t)::text AS j FROM "${schema}"."${name}" t`);
+			perTable[name] = rows.length;
+			text[name] = rows.map((r) => r.j).join('\n');
+		}
+		return { perTable, text };
+	} finally {
+		await client.end();
+	}
+}
+
+/**
+ * The two set-ups: the default (one n8n process, the store in an SQLite file, n8n's data in its SQLite
+ * file) and queue mode (a main process and a worker on Redis, the store and n8n's own data in Postgres).
+ */
+const SETUPS = [
+	{ name: 'one n8n process, SQLite store', queue: false },
+	{ name: 'queue mode (main + worker), Postgres store, n8n data in Postgres', queue: true },
+];
+
+describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothing leaks (template bidirectional-contacts, debug logs)', ({ queue }) => {
 	let n8n: N8nInstance;
+	let n8nDb: PgTestDatabase | undefined;
+	let storeDb: PgTestDatabase | undefined;
+	let storeConfig: StoreConfig;
 	let pg: PgTestDatabase;
 	let maria: MariaDbTestDatabase;
 	let dir: TempDir;
@@ -136,6 +171,11 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 		[pg, maria] = await Promise.all([createPgDatabase('ds_sens'), createMariaDbDatabase('ds_sens')]);
 		dir = createTempDir('ds-sens');
 		storePath = dir.file('store.sqlite');
+		if (queue) [n8nDb, storeDb] = await Promise.all([createPgDatabase('ds_sens_n8n'), createPgDatabase('ds_sens_store')]);
+		// The store's and n8n's Postgres passwords are distinctive too (the shared server trusts 127.0.0.1).
+		storeConfig = storeDb
+			? { backend: 'postgres', ...storeDb.config, password: CREDENTIALS.storePassword, schema: 'datasync', ssl: 'disable' }
+			: { backend: 'sqlite', path: storePath };
 		[crm, erp] = await Promise.all([CrmSystem.open(pg, 'crm_people'), ErpSystem.open(maria, 'erp_customers')]);
 		await crm.client.query(`ALTER TABLE "${crm.table}" ADD COLUMN ssn TEXT, ADD COLUMN "passwordHash" TEXT`);
 		await erp.conn.query(`ALTER TABLE \`${erp.table}\` ADD COLUMN national_id VARCHAR(80), ADD COLUMN password_hash VARCHAR(120)`);
@@ -148,11 +188,15 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 			await admin.end();
 		}
 		rest = await refusingServer();
-		n8n = await N8nInstance.start({ env: { N8N_LOG_LEVEL: 'debug' } });
+		n8n = await N8nInstance.start(
+			n8nDb
+				? { env: { ...queueModeEnv({ ...n8nDb.config, password: CREDENTIALS.n8nDbPassword }, `datasync-${uniqueId('bull')}`), N8N_LOG_LEVEL: 'debug' }, workers: 1 }
+				: { env: { N8N_LOG_LEVEL: 'debug' } },
+		);
 		const sql = { dialect: 'postgres', host: pg.config.host, port: pg.config.port, database: pg.config.database, user: pg.config.user, password: CREDENTIALS.pgPassword, ssl: 'disable' };
 		const erpSql = { ...sql, dialect: 'mysql', host: maria.config.host, port: maria.config.port, database: maria.config.database, user: mysqlUser, password: CREDENTIALS.mysqlPassword };
 		const credentials = {
-			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', { backend: 'sqlite', path: storePath }),
+			'DataSync store': await n8n.createCredential('dataSyncStoreApi', 'Test store', storeConfig as unknown as Json),
 			'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', 'Test CRM', sql),
 			'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', 'Test ERP', erpSql),
 			'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', 'Test CRM secret', { secret: CREDENTIALS.secretA }),
@@ -172,7 +216,7 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 		wf = (await n8n.createWorkflow(template as unknown as Json)).id;
 		await n8n.publish(wf);
 		workflows.push(wf);
-		store = await openStore({ backend: 'sqlite', path: storePath });
+		store = await openStore(storeConfig);
 	});
 
 	afterAll(async () => {
@@ -189,6 +233,8 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 		}
 		await pg?.drop();
 		await maria?.drop();
+		await n8nDb?.drop();
+		await storeDb?.drop();
 		dir?.remove();
 	});
 
@@ -330,7 +376,7 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 	it('scan: the canaries are only where they belong, and no credential is anywhere', async () => {
 		const phones = { phoneAda: PHONE.ada, phoneGrace: PHONE.grace, phoneLinus: PHONE.linus };
 		const everything = { canary: CANARY, ...phones, ...CREDENTIALS };
-		const figures: Record<string, unknown> = {};
+		const figures: Record<string, unknown> = { queue };
 
 		// 1. The target tables: each system's sensitive values are in its own rows only, unchanged;
 		//    the other system's sensitive columns stay empty; the phones (Resolver-sensitive) arrived.
@@ -352,30 +398,37 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 		expect(leaks(JSON.stringify([crmRows, erpRows]), CREDENTIALS)).toEqual({});
 		figures.targetRows = { crm: crmRows.length, erp: erpRows.length };
 
-		// 2. The store: every table's rows as text, then the file bytes (with its WAL and shared memory).
-		const db = new DatabaseSync(storePath, { readOnly: true });
-		let storeRows = 0;
-		const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
-		const perTable: Record<string, number> = {};
-		try {
-			for (const table of tables) {
-				const rows = db.prepare(`SELECT * FROM "${table}"`).all();
-				perTable[table] = rows.length;
-				storeRows += rows.length;
-				expect({ table, leaks: leaks(JSON.stringify(rows), everything) }).toEqual({ table, leaks: {} });
+		// 2. The store: every table's rows as text; an SQLite store also as file bytes (with its WAL).
+		let perTable: Record<string, number> = {};
+		let storeBytes = 0;
+		if (storeDb) {
+			const dump = await dumpSchema(storeDb.config, 'datasync');
+			perTable = dump.perTable;
+			for (const [table, text] of Object.entries(dump.text)) {
+				storeBytes += text.length;
+				expect({ table, leaks: leaks(text, everything) }).toEqual({ table, leaks: {} });
 			}
-		} finally {
-			db.close();
+		} else {
+			const db = new DatabaseSync(storePath, { readOnly: true });
+			try {
+				for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>) {
+					const rows = db.prepare(`SELECT * FROM "${name}"`).all();
+					perTable[name] = rows.length;
+					expect({ table: name, leaks: leaks(JSON.stringify(rows), everything) }).toEqual({ table: name, leaks: {} });
+				}
+			} finally {
+				db.close();
+			}
+			for (const f of readdirSync(dir.path).filter((f) => f.startsWith('store.sqlite'))) {
+				const bytes = readFileSync(join(dir.path, f));
+				storeBytes += bytes.length;
+				expect({ file: f, leaks: leaks(bytes.toString('latin1'), everything) }).toEqual({ file: f, leaks: {} });
+			}
 		}
 		expect(perTable.audit).toBeGreaterThan(0);
 		expect(perTable.conflict).toBeGreaterThan(0);
-		let storeBytes = 0;
-		for (const f of readdirSync(dir.path).filter((f) => f.startsWith('store.sqlite'))) {
-			const bytes = readFileSync(join(dir.path, f));
-			storeBytes += bytes.length;
-			expect({ file: f, leaks: leaks(bytes.toString('latin1'), everything) }).toEqual({ file: f, leaks: {} });
-		}
-		figures.store = { tables: tables.length, rows: storeRows, bytes: storeBytes, perTable };
+		expect(perTable.golden_record).toBe(3);
+		figures.store = { tables: Object.keys(perTable).length, rows: Object.values(perTable).reduce((a, b) => a + b, 0), bytes: storeBytes, perTable };
 
 		// 3. The conflict records as the Store node lists them (open and resolved).
 		const conflicts = [...(await store.listConflicts({ status: 'open' })), ...(await store.listConflicts({ status: 'resolved' }))];
@@ -405,20 +458,31 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 		expect(written(executions, WRITERS).length).toBeGreaterThanOrEqual(5);
 		figures.executions = { count: executions.length, nodeRuns, canaryCarriers: [...carriers].sort() };
 
-		// 5. n8n's own database: credentials are stored encrypted, so none of them is in the file.
-		const n8nFolder = join(n8n.userFolder, '.n8n');
+		// 5. n8n's own database (its SQLite file's bytes, or every table of its Postgres database): the
+		//    credentials are stored encrypted, so none of them is there.
 		let n8nBytes = 0;
-		for (const f of readdirSync(n8nFolder).filter((f) => f.startsWith('database.sqlite'))) {
-			const bytes = readFileSync(join(n8nFolder, f));
-			n8nBytes += bytes.length;
-			expect({ file: f, leaks: leaks(bytes.toString('latin1'), CREDENTIALS) }).toEqual({ file: f, leaks: {} });
+		if (n8nDb) {
+			const dump = await dumpSchema(n8nDb.config, 'public');
+			expect(dump.perTable.credentials_entity).toBeGreaterThan(0);
+			for (const [table, text] of Object.entries(dump.text)) {
+				n8nBytes += text.length;
+				expect({ table, leaks: leaks(text, CREDENTIALS) }).toEqual({ table, leaks: {} });
+			}
+			figures.n8nDatabase = { tables: Object.keys(dump.perTable).length, rows: Object.values(dump.perTable).reduce((a, b) => a + b, 0), bytes: n8nBytes };
+		} else {
+			const n8nFolder = join(n8n.userFolder, '.n8n');
+			for (const f of readdirSync(n8nFolder).filter((f) => f.startsWith('database.sqlite'))) {
+				const bytes = readFileSync(join(n8nFolder, f));
+				n8nBytes += bytes.length;
+				expect({ file: f, leaks: leaks(bytes.toString('latin1'), CREDENTIALS) }).toEqual({ file: f, leaks: {} });
+			}
+			figures.n8nDatabase = { bytes: n8nBytes };
 		}
 		expect(n8nBytes).toBeGreaterThan(0);
-		figures.n8nDatabaseBytes = n8nBytes;
 
 		// 6. Every log n8n wrote (debug level): no canary, no phone, no credential.
 		const logs = readdirSync(n8n.userFolder).filter((f) => f.endsWith('.log'));
-		expect(logs).toContain('n8n.log');
+		expect(logs).toEqual(expect.arrayContaining(queue ? ['n8n.log', 'worker-0.log'] : ['n8n.log']));
 		let logBytes = 0;
 		for (const f of logs) {
 			const text = readFileSync(join(n8n.userFolder, f), 'utf8');
@@ -427,7 +491,6 @@ describe('sensitive data and credentials in stock n8n: nothing leaks (template b
 		}
 		expect(readFileSync(n8n.logFile, 'utf8')).toContain('Loaded all credentials and nodes from n8n-nodes-datasync');
 		figures.logBytes = logBytes;
-		expect(existsSync(storePath)).toBe(true);
 		console.log(`sensitive scan: ${JSON.stringify(figures)}`);
 	});
 });
