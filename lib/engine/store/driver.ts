@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Pool, type PoolClient } from 'pg';
+import { describeUnavailable, isConnectionError } from '../../connectors/sql/common';
 
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
@@ -390,12 +391,25 @@ export class PgDriver implements Driver {
 		};
 	}
 
-	all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-		return PgDriver.on(this.pool).all<T>(sql, params);
+	/** What the store's errors call it when it cannot be reached (no password). */
+	private get where(): string {
+		return `DataSync store (PostgreSQL at ${this.config.host}:${this.config.port}, database "${this.config.database}", schema "${this.config.schema}")`;
 	}
 
-	run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-		return PgDriver.on(this.pool).run(sql, params);
+	async all<T extends Row = Row>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+		try {
+			return await PgDriver.on(this.pool).all<T>(sql, params);
+		} catch (error) {
+			throw describeUnavailable(error, this.where);
+		}
+	}
+
+	async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+		try {
+			return await PgDriver.on(this.pool).run(sql, params);
+		} catch (error) {
+			throw describeUnavailable(error, this.where);
+		}
 	}
 
 	rows(columns: Record<string, ColumnType>, alias: string): string {
@@ -404,7 +418,9 @@ export class PgDriver implements Driver {
 
 	async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
 		for (let attempt = 0; ; attempt++) {
-			const client = await this.pool.connect();
+			const client = await this.pool.connect().catch((error: unknown) => {
+				throw describeUnavailable(error, this.where);
+			});
 			const done = await outcome(async () => {
 				// SERIALIZABLE: two workers merging the same record cannot both commit on a stale read;
 				// the loser gets a serialisation failure and runs its batch again on the new state.
@@ -413,9 +429,12 @@ export class PgDriver implements Driver {
 				await client.query('COMMIT');
 				return result;
 			});
-			if ('error' in done) await client.query('ROLLBACK').catch(() => undefined);
-			client.release();
+			const lost = 'error' in done && isConnectionError(done.error);
+			if ('error' in done && !lost) await client.query('ROLLBACK').catch(() => undefined);
+			// A connection that went away is dropped, not handed to the next transaction.
+			client.release(lost ? (done.error as Error) : undefined);
 			if (!('error' in done)) return done.value;
+			if (lost) throw describeUnavailable(done.error, this.where);
 			const code = (done.error as { code?: string }).code;
 			if (attempt >= 30 || !code || !PG_RETRY_CODES.has(code)) throw done.error;
 			await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
