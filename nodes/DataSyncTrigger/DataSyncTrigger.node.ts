@@ -13,7 +13,7 @@ import {
 } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
 import { testWebhookCredential } from '../../lib/connectors/credential-tests';
-import { DEFAULT_LIMITS, DEFAULT_UPSERT_VALUES, parseDelivery, PayloadError } from '../../lib/connectors/webhook/changes';
+import { checkContentType, DEFAULT_LIMITS, DEFAULT_UPSERT_VALUES, parseDelivery, PayloadError } from '../../lib/connectors/webhook/changes';
 import { ReplayGuard, verifyWebhook } from '../../lib/connectors/webhook/signature';
 import { openStore, storeConfigFromCredentials, type Store } from '../../lib/engine';
 
@@ -307,6 +307,13 @@ export class DataSyncTrigger implements INodeType {
 			const value = headers[(name || fallback).toLowerCase()];
 			return Array.isArray(value) ? value[0] : value;
 		};
+		// Not JSON is refused before the body is read (n8n has parsed a form or XML body already).
+		try {
+			checkContentType(header('content-type', 'content-type'));
+		} catch (error) {
+			if (error instanceof PayloadError) return refuse(error.status, error.message);
+			throw new NodeOperationError(this.getNode(), error as Error);
+		}
 		// The signature covers the exact bytes sent, so the parsed body cannot be used to check it. n8n
 		// reads them (and undoes gzip / deflate) for the content types it parses; for others it is read here.
 		if (!req.rawBody && typeof req.readRawBody === 'function') {

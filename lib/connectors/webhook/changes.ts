@@ -176,6 +176,16 @@ export interface DeliveryMeta {
 	contentType?: string;
 }
 
+/** Refuses (415) a body that is not declared as JSON in UTF-8: application/json or application/*+json. */
+export function checkContentType(contentType: string | undefined): void {
+	const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+	if (type !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(type)) {
+		throw new PayloadError(`the content type must be application/json, got ${type ? JSON.stringify(type.slice(0, 80)) : 'none'}`, 415);
+	}
+	const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+	if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new PayloadError(`the body must be UTF-8, the content type says ${charset}`, 415);
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
@@ -194,12 +204,7 @@ export function parseDelivery(
 	if (rawBody.length > bounds.maxBytes) {
 		throw new PayloadError(`the body is ${rawBody.length} bytes, more than the limit of ${bounds.maxBytes} (the trigger's Max Body Size option)`, 413);
 	}
-	const type = (meta.contentType ?? '').split(';')[0].trim().toLowerCase();
-	if (type !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(type)) {
-		throw new PayloadError(`the content type must be application/json, got ${type ? JSON.stringify(type.slice(0, 80)) : 'none'}`, 415);
-	}
-	const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(meta.contentType ?? '')?.[1]?.toLowerCase();
-	if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new PayloadError(`the body must be UTF-8, the content type says ${charset}`, 415);
+	checkContentType(meta.contentType);
 	if (rawBody.length === 0) throw new PayloadError('the body is empty');
 	let text: string;
 	try {
