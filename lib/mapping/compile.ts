@@ -91,6 +91,7 @@ function joinParts(values: unknown[], separator: string, field: string): string 
 	const present = values.filter((v) => !isAbsent(v));
 	if (present.length === 0) return values.some((v) => v === null) ? null : undefined;
 	for (const v of present) if (typeof v !== 'string') throw new RowError(field, 'type', `must be text, got ${preview(v)}`);
+	for (const v of present) checkStorable(v, field);
 	return present.join(separator);
 }
 
@@ -118,12 +119,22 @@ function separatorOption(ref: { options?: Record_ }, transform: string, where: s
 	return sep;
 }
 
+/** NUL, or a UTF-16 surrogate without its pair: text no target stores as sent (Postgres refuses NUL, UTF-8 has no lone surrogate). */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Refuses text that would be changed or refused where it is written, naming the field (rule "text"). */
+function checkStorable(v: unknown, field: string): void {
+	if (typeof v !== 'string' || !UNSTORABLE.test(v)) return;
+	throw new RowError(field, 'text', v.includes('\u0000') ? 'holds a NUL character, which no target stores' : 'holds a lone UTF-16 surrogate (not valid Unicode)');
+}
+
 /** Runs a value transform on one path → one path, with the field named in errors. */
 function valueStep(from: FieldPath, to: FieldPath, transform: ValueTransform, fn: (v: unknown, canonical: Record_) => unknown, canonicalOf: (src: Record_, dst: Record_) => Record_) {
 	const fromSegments = from.segments;
 	const toSegments = to.segments;
 	return (src: Record_, dst: Record_): void => {
 		const v = getPath(src, fromSegments);
+		checkStorable(v, from.text);
 		if (!transform.fillsMissing) {
 			if (v === undefined) return;
 			if (v === null) {
@@ -229,6 +240,7 @@ function compileRow(row: FieldMapping, where: string): CompiledRow {
 				return;
 			}
 			if (typeof v !== 'string') throw new RowError(source.text, 'type', `must be text, got ${preview(v)}`);
+			checkStorable(v, source.text);
 			splitParts(v, sep, targets.length).forEach((part, i) => setPath(dst, targets[i].segments, part));
 		};
 		let back: CompiledRow['toSystem'];

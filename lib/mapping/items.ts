@@ -40,6 +40,12 @@ function optionalPath(text: string | undefined, name: string): FieldPath | undef
 	return path;
 }
 
+/** The longest record id (in UTF-16 units), the same bound as the DataSync Trigger's (docs/connectors.md). */
+export const MAX_ID_LENGTH = 255;
+
+/** Control characters (NUL, line breaks…), line and paragraph separators, and surrogates without their pair. */
+const NOT_PRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Epoch numbers below this are seconds, above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973). */
 const MILLIS_THRESHOLD = 1e11;
 
@@ -84,6 +90,12 @@ export function compileWrap(settings: WrapSettings, mapping: CompiledMapping): C
 				else if (typeof v === 'string' && v !== '') id = v;
 				else if (v !== undefined && v !== null && v !== '') {
 					throw new SyncItemError(`${where}: id field "${idPath.text}" must be a string or a number, got ${preview(v)}`, index, idPath.text);
+				}
+				if (id !== null && id.length > MAX_ID_LENGTH) {
+					throw new SyncItemError(`${where}: id field "${idPath.text}" is ${id.length} characters, more than ${MAX_ID_LENGTH}`, index, idPath.text);
+				}
+				if (id !== null && (id.trim() === '' || NOT_PRINTABLE.test(id))) {
+					throw new SyncItemError(`${where}: id field "${idPath.text}" must be printable text (no control characters, no lone surrogates, not blank), got ${preview(v)}`, index, idPath.text);
 				}
 			}
 			let op: SyncItem['op'] = 'upsert';

@@ -16,7 +16,7 @@ import { MappingConfigError, SHIPPED_MAPPINGS, SHIPPED_MAPPING_NAMES, compileMap
 import { parsePath } from '../../../lib/mapping/path';
 
 /** Every rule name a field error may carry (lib/mapping/FORMAT.md, "Checks"). */
-export const RULES = ['required', 'type', 'pattern', 'min', 'max', 'enum', 'email', 'maxLength', 'currency', 'format', 'unknownValue', 'constant', 'unmapped'];
+export const RULES = ['required', 'type', 'pattern', 'min', 'max', 'enum', 'email', 'maxLength', 'currency', 'format', 'unknownValue', 'constant', 'unmapped', 'text'];
 
 /** A value that must never reach an output, an error message or the Invalid output's record. */
 export const CANARY = 'CANARY-7f3a9c-secret';
