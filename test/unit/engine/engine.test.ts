@@ -2,7 +2,7 @@ import { commit } from '../../../lib/engine/commit';
 import { resolve } from '../../../lib/engine/resolve';
 import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
 import { BACKENDS } from './backends';
-import { change, options, removal, round } from './fixtures';
+import { SYSTEMS, change, options, removal, round } from './fixtures';
 
 describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine on %s', (_name, make) => {
 	const backend = make();
@@ -41,12 +41,34 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine on %
 		expect(echo.skipped).toEqual([expect.objectContaining({ reason: 'echo', sourceIndex: 0 })]);
 	});
 
-	it('links a new record to the golden record with the same match key', async () => {
+	it('links the id a create returns to the golden record it was planned for', async () => {
 		const r = await round(store, [change('crm', 'c1', { email: 'c@x.io', name: 'Cy' })], {}, { 'erp:c@x.io': 'e9' });
-		const key = r.changes[0].item.key as string;
+		const key = r.changes.find((c) => c.item.system === 'erp')!.item.key as string;
 		expect((await store.findLink('contact', 'erp', 'e9'))?.key).toBe(key);
-		const viaShopMatch = await resolve(store, options(), [change('shop', 's-new', { email: ' C@X.IO ', name: 'Cy' })]);
+		expect((await store.findLink('contact', 'crm', 'c1'))?.key).toBe(key);
+	});
+
+	it('links a new record of a system with no link yet to the golden record with the same match key, no second golden record', async () => {
+		// hr joins the sync after the golden record was made: it has no link to it yet.
+		const r = await round(store, [change('crm', 'k1', { email: 'k@x.io', name: 'Kim' })]);
+		const systems = [...SYSTEMS, 'hr'];
+		const key = r.changes[0].item.key as string;
+		const goldenBefore = await store.transaction((tx) => tx.countGolden('contact'));
+		const hr = await round(store, [change('hr', 'h1', { email: 'k@x.io', name: 'Kim' })], { systems });
+		expect(hr.conflicts).toEqual([]);
+		expect((await store.findLink('contact', 'hr', 'h1'))?.key).toBe(key);
+		expect(await store.transaction((tx) => tx.countGolden('contact'))).toBe(goldenBefore);
+		expect((await store.getLinks('contact', key)).map((l) => l.system).sort()).toEqual(['crm', 'erp', 'hr', 'shop']);
+	});
+
+	it('a second record of a system already linked to that golden record is a duplicate-link conflict, never a second link', async () => {
+		const r = await round(store, [change('crm', 'q1', { email: 'q@x.io', name: 'Quinn' })]);
+		const key = r.changes[0].item.key as string;
+		const viaShopMatch = await resolve(store, options(), [change('shop', 's-new', { email: ' Q@X.IO ', name: 'Quinn' })]);
 		expect(viaShopMatch.conflicts).toEqual([expect.objectContaining({ kind: 'duplicate-link' })]);
+		expect(viaShopMatch.changes).toEqual([]);
+		expect(await store.findLink('contact', 'shop', 's-new')).toBeNull();
+		expect((await store.findLink('contact', 'shop', `shop-${key}`))?.key).toBe(key);
 	});
 
 	it('reports an ambiguous match as a conflict, never a guess', async () => {
