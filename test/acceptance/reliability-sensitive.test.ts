@@ -360,6 +360,18 @@ describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothi
 			expect({ case: c.name, message }).toEqual({ case: c.name, message: expect.stringMatching(c.expected) });
 			expect({ case: c.name, leaks: leaks(JSON.stringify(run), CREDENTIALS) }).toEqual({ case: c.name, leaks: {} });
 		}
+		// The editor's credential test (POST /rest/credentials/test) answers an error naming what failed, not the secret.
+		const tests: Array<{ name: string; credential: { id: string; name: string }; type: string; data: Json }> = [
+			{ name: 'wrong MariaDB password', credential: cred.wrongPw, type: 'dataSyncSqlApi', data: { dialect: 'mysql', host: maria.config.host, port: maria.config.port, database: maria.config.database, user: mysqlUser, password: CREDENTIALS.mysqlWrongPassword, ssl: 'disable' } },
+			{ name: 'store refusing connections', credential: cred.pgStore, type: 'dataSyncStoreApi', data: { backend: 'postgres', host: '127.0.0.1', port: closedPort, database: 'datasync', user: 'datasync', password: CREDENTIALS.storePassword, schema: 'datasync', ssl: 'disable' } },
+			{ name: 'REST 401 (bearer token)', credential: cred.bearer, type: 'dataSyncRestApi', data: { baseUrl: `${rest.url}/unauthorized`, authType: 'bearer', token: CREDENTIALS.bearer, testPath: '/' } },
+			{ name: 'REST refused (bearer token)', credential: cred.refused, type: 'dataSyncRestApi', data: { baseUrl: `http://127.0.0.1:${closedPort}`, authType: 'bearer', token: CREDENTIALS.bearer, testPath: '/' } },
+		];
+		for (const t of tests) {
+			const answer = (await n8n.rest<{ data: { status: string; message: string } }>('POST', '/rest/credentials/test', { credentials: { id: t.credential.id, name: t.credential.name, type: t.type, data: t.data } })).data;
+			expect({ test: t.name, status: answer.status, leaks: leaks(JSON.stringify(answer), CREDENTIALS) }).toEqual({ test: t.name, status: 'Error', leaks: {} });
+			messages[`credential test, ${t.name}`] = answer.message;
+		}
 		// The REST system did get the secrets (so the requests were authenticated), only in their places.
 		expect(rest.requests.some((r) => r.headers.authorization === `Bearer ${CREDENTIALS.bearer}`)).toBe(true);
 		expect(rest.requests.some((r) => r.headers['x-api-key'] === CREDENTIALS.headerKey)).toBe(true);
@@ -483,6 +495,8 @@ describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothi
 		// 6. Every log n8n wrote (debug level): no canary, no phone, no credential.
 		const logs = readdirSync(n8n.userFolder).filter((f) => f.endsWith('.log'));
 		expect(logs).toEqual(expect.arrayContaining(queue ? ['n8n.log', 'worker-0.log'] : ['n8n.log']));
+		// In queue mode the worker ran the executions, so its log is the one that saw the data.
+		if (queue) expect(readFileSync(join(n8n.userFolder, 'worker-0.log'), 'utf8')).toMatch(/Worker started execution \d+/);
 		let logBytes = 0;
 		for (const f of logs) {
 			const text = readFileSync(join(n8n.userFolder, f), 'utf8');
