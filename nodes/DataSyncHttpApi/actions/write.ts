@@ -1,6 +1,7 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { header, HttpApiError, mapLimit, readPath, recordUrl, resolveUrl, sendWithRetry, type HttpMethod, type HttpResponse } from '../../../lib/connectors/http/client';
 import { expectShape, parseSyncItem, SyncItemError, type SyncItem } from '../../../lib/item';
+import { matchValue, parseMatchKeys, type MatchKey } from '../../../lib/engine/identity';
 import { apiError, httpContext, toIso, type HttpContext } from './common';
 
 export type WriteMode = 'create' | 'update' | 'delete' | 'upsert';
@@ -35,6 +36,16 @@ export const writeProperties: INodeProperties[] = [
 		placeholder: 'data',
 		description: 'Dotted path to the written record in the answer (its id is read there for creates); empty = the answer is the record',
 		displayOptions: { show: { operation: ['create', 'update', 'upsert'] } },
+	},
+	{
+		displayName: 'Match Fields',
+		name: 'matchFields',
+		type: 'string',
+		default: '',
+		placeholder: 'email',
+		description:
+			'Fields that identify a record (the match keys, e.g. email), comma-separated. Before a create, the collection is asked for records holding the same value (GET <collection>?<field>=<value>, the records read at Record Path, compared trimmed, any case, Unicode NFC; add ":trim" to keep case or ":exact"): one found is linked instead of creating a duplicate (outcome "matched"), two are an ambiguous match. Makes a create exactly-once when its answer was lost (a timeout) or its Commit was. The API must filter by that query parameter. Not used with a Batch Endpoint.',
+		displayOptions: { show: { operation: ['create', 'upsert'] } },
 	},
 	{
 		displayName: 'Batch Endpoint',
@@ -100,6 +111,19 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 	const recordPath = mode === 'delete' ? '' : String(fn.getNodeParameter('recordPath', 0, '')).trim();
 	const batchPath = mode === 'delete' ? '' : String(fn.getNodeParameter('batchPath', 0, '')).trim();
 	const batch = (mode === 'delete' ? {} : fn.getNodeParameter('batch', 0, {})) as { size?: number; bodyKey?: string; resultsPath?: string };
+	let match: MatchKey[] = [];
+	if (mode === 'create' || mode === 'upsert') {
+		try {
+			match = parseMatchKeys(
+				String(fn.getNodeParameter('matchFields', 0, ''))
+					.split(',')
+					.map((f) => f.trim())
+					.filter((f) => f !== ''),
+			);
+		} catch (error) {
+			throw new NodeOperationError(fn.getNode(), `Parameter "Match Fields": ${(error as Error).message}`);
+		}
+	}
 	const continueOnFail = fn.continueOnFail();
 	const results = new Map<number, INodeExecutionData>();
 	const inputs = fn.getInputData();
@@ -156,6 +180,44 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 		return etag ? { etag } : {};
 	};
 
+	/**
+	 * Before a create: the records of the collection that hold the create's match values. One is linked
+	 * (outcome "matched", nothing created), several are an ambiguous match, none lets the create go on.
+	 */
+	const findMatch = async (p: Pending): Promise<{ settled: true } | { error: unknown } | Record<string, never>> => {
+		for (const key of match) {
+			const raw = p.item.data[key.field];
+			const value = matchValue(raw, key.mode);
+			if (value === null) continue;
+			const request = { method: 'GET' as const, url: resolveUrl(ctx.baseUrl, ctx.collection), qs: { [key.field]: typeof raw === 'number' ? raw : String(raw) }, timeoutMs: ctx.policy.timeoutMs };
+			const got = await sendWithRetry(ctx.send, request, ctx.policy, `${what(p)}: match by ${key.field}`).then(
+				(response: HttpResponse) => ({ response }),
+				(error: unknown) => ({ error }),
+			);
+			if ('error' in got) return { error: got.error };
+			const listed = readPath(got.response.body, recordPath);
+			const records = Array.isArray(listed) ? listed : Array.isArray(got.response.body) ? (got.response.body as unknown[]) : undefined;
+			if (records === undefined) {
+				return { error: new Error(`${what(p)}: match by ${key.field}: the answer of GET ${request.url} has no list of records at "${recordPath || '(the body)'}"`) };
+			}
+			// The API's filter is not trusted to compare as the sync does: the values are compared here.
+			const found = records.filter((r) => matchValue(readPath(r, key.field), key.mode) === value);
+			if (found.length === 1) {
+				const id = idOf(found[0], ctx);
+				if (id === undefined) return { error: new Error(`${what(p)}: match by ${key.field}: the record found has no id at "${ctx.idField}"`) };
+				const version = versionIn(found[0]);
+				done(p, id, { outcome: 'matched', changedAt: version, detail: `found ${ctx.system} record ${id} by ${key.field}; linked, nothing created` });
+				return { settled: true };
+			}
+			if (found.length > 1) {
+				const ids = found.map((r) => idOf(r, ctx) ?? '?');
+				done(p, null, { outcome: 'ambiguous', changedAt: undefined, detail: `${ctx.system} records ${ids.join(', ')} all match by ${key.field}; nothing created` });
+				return { settled: true };
+			}
+		}
+		return {};
+	};
+
 	const pending: Pending[] = [];
 	inputs.forEach((input, index) => {
 		try {
@@ -180,7 +242,7 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 	const batched = batchPath ? pending.filter((p) => p.action !== 'delete') : [];
 
 	const outcomes = await mapLimit(single, ctx.concurrency, async (p) => {
-		const check = await precheck(p);
+		const check = p.action === 'create' ? await findMatch(p) : await precheck(p);
 		if ('error' in check) return { p, error: check.error };
 		if ('settled' in check) return { p, settled: true as const };
 		const request =
@@ -189,7 +251,7 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 				: p.action === 'update'
 					? { method: updateMethod, url: recordUrl(ctx.baseUrl, ctx.collection, p.item.id as string), body: p.item.data }
 					: { method: 'DELETE' as const, url: recordUrl(ctx.baseUrl, ctx.collection, p.item.id as string) };
-		const headers = check.etag ? { 'If-Match': check.etag } : undefined;
+		const headers = 'etag' in check && check.etag ? { 'If-Match': check.etag } : undefined;
 		return await sendWithRetry(ctx.send, { ...request, headers, timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what(p)).then(
 			(response) => ({ p, response }),
 			(error: unknown) => ({ p, error }),
