@@ -727,9 +727,13 @@ export class StoreTx {
 
 	/**
 	 * Records deliveries (for `runId`); returns the hashes already seen at or after `since` by a run that
-	 * did not fail. A mark stops counting when its run had a write fail, left a planned change without
-	 * Commit for over a minute (n8n died between the write and Commit), or never reached the Resolver
-	 * within 30 seconds (it died before): a re-delivery of that change is then handled, not dropped.
+	 * did not fail. A mark stops counting when its run had a write fail, deferred a create (another run had
+	 * it in flight: the record is to be read again), left a planned change without Commit for over a minute
+	 * (n8n died between the write and Commit), or never reached the Resolver within 30 seconds (it died
+	 * before): a re-delivery of that change is then handled, not dropped. A delivery found to be a duplicate
+	 * leaves the mark to the run that handles it: were it to take the mark over, re-deliveries coming
+	 * more often than the window (a Refresh run again and again after n8n died) would keep each other
+	 * blocked and the dead run's change would never be redone.
 	 */
 	async seenDeliveries(hashes: string[], since: string, runId: string | null = null): Promise<Set<string>> {
 		if (!hashes.length) return new Set();
@@ -740,16 +744,21 @@ export class StoreTx {
 		const rows = await this.sql.all(
 			`SELECT d.hash FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?
 			WHERE d.run_id IS NULL OR (
-				NOT EXISTS (SELECT 1 FROM planned_change p WHERE p.run_id = d.run_id AND (p.status = 'failed' OR p.created_at < ?))
+				NOT EXISTS (SELECT 1 FROM planned_change p WHERE p.run_id = d.run_id AND (p.status IN ('failed', 'deferred') OR p.created_at < ?))
 				AND (d.seen_at >= ? OR EXISTS (SELECT 1 FROM run x WHERE x.run_id = d.run_id)))`,
 			[list.param, since, stuck, fresh],
 		);
-		await this.sql.run(
-			`INSERT INTO delivery (hash, seen_at, run_id) SELECT r.hash, ?, ? FROM ${list.from} WHERE true
-			ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at, run_id = excluded.run_id`,
-			[this.now, runId, list.param],
-		);
-		return new Set(rows.map((r) => String(r.hash)));
+		const seen = new Set(rows.map((r) => String(r.hash)));
+		const handled = [...new Set(hashes)].filter((hash) => !seen.has(hash));
+		if (handled.length) {
+			const marks = this.batch({ hash: 'text' }, handled, (hash) => ({ hash }));
+			await this.sql.run(
+				`INSERT INTO delivery (hash, seen_at, run_id) SELECT r.hash, ?, ? FROM ${marks.from} WHERE true
+				ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at, run_id = excluded.run_id`,
+				[this.now, runId, marks.param],
+			);
+		}
+		return seen;
 	}
 
 	async countGolden(entity: string): Promise<number> {
