@@ -6,9 +6,13 @@
  * table of the database (and a "victim" table an injected statement would drop), the server's records
  * and the requests it received, before and after.
  */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DataSyncRestApi } from '../../credentials/DataSyncRestApi.credentials';
 import { DataSyncSqlApi } from '../../credentials/DataSyncSqlApi.credentials';
 import { closeSharedTransports, type SqlDialect } from '../../lib/connectors/sql';
 import { DataSyncDatabase } from '../../nodes/DataSyncDatabase/DataSyncDatabase.node';
+import { DataSyncHttpApi } from '../../nodes/DataSyncHttpApi/DataSyncHttpApi.node';
 import { runNode, type RunNodeResult } from '../helpers/run-node';
 import { openFixture, type DialectFixture } from '../unit/connectors/fixtures';
 
@@ -324,5 +328,364 @@ describe.each(DIALECTS)('DataSync Database on %s', (dialect) => {
 		else expect(v).toBe(expected);
 		expect(await counts(f)).toEqual(before);
 		await f.query(`UPDATE limits SET ${f.q(field)} = ${dialect === 'postgres' ? '$1' : '?'} WHERE id = 1`, [seed[0][field]]);
+	});
+});
+
+/**
+ * A REST system that answers as the test scripts it: each test sets `handler`. It keeps the records it
+ * created (so a create that landed twice shows as two), and every request it received with its headers.
+ */
+interface HostileServer {
+	url: string;
+	port: number;
+	records: Map<string, Record<string, unknown>>;
+	log: Array<{ method: string; path: string; headers: IncomingMessage['headers']; body: string }>;
+	handler: (req: IncomingMessage, res: ServerResponse, body: string) => unknown;
+	/** Connections still open (a drip answer the client gave up on must be closed by the client). */
+	open(): number;
+	close(): Promise<void>;
+}
+
+async function startHostile(): Promise<HostileServer> {
+	const sockets = new Set<import('node:net').Socket>();
+	const state = {
+		records: new Map<string, Record<string, unknown>>(),
+		log: [] as HostileServer['log'],
+		handler: ((_req, res) => {
+			res.writeHead(404).end();
+		}) as HostileServer['handler'],
+	};
+	const server: Server = createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => {
+			const body = Buffer.concat(chunks).toString('utf8');
+			state.log.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+			Promise.resolve(state.handler(req, res, body)).catch((error: Error) => res.destroy(error));
+		});
+	});
+	server.on('connection', (socket) => {
+		sockets.add(socket);
+		socket.on('close', () => sockets.delete(socket));
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const port = (server.address() as AddressInfo).port;
+	return Object.assign(state, {
+		url: `http://127.0.0.1:${port}`,
+		port,
+		open: () => [...sockets].filter((s) => !s.destroyed).length,
+		close: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	});
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+	res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+/** Creates the record a POST carries, the way an API would, and returns it. */
+function create(server: HostileServer, body: string): Record<string, unknown> {
+	const id = String(server.records.size + 1);
+	const record = { ...(JSON.parse(body) as object), id, updated_at: new Date().toISOString() };
+	server.records.set(id, record);
+	return record;
+}
+
+const SECRET = 'hostile-test-secret-4711';
+
+describe('DataSync HTTP API against hostile answers', () => {
+	let api: HostileServer;
+	let elsewhere: HostileServer;
+
+	beforeAll(async () => {
+		api = await startHostile();
+		elsewhere = await startHostile();
+		elsewhere.handler = (_req, res) => json(res, 200, { data: [{ id: 'stolen' }] });
+	});
+
+	afterAll(async () => {
+		await api.close();
+		await elsewhere.close();
+	});
+
+	beforeEach(() => {
+		for (const s of [api, elsewhere]) {
+			s.records.clear();
+			s.log.length = 0;
+		}
+	});
+
+	function runHttp(parameters: Record<string, unknown>, input?: Array<Record<string, unknown>>, continueOnFail = false, baseUrl = api.url): Promise<RunNodeResult> {
+		return runNode(DataSyncHttpApi, {
+			parameters: { entity: 'contact', system: 'crm', collectionPath: '/contacts', idField: 'id', updatedAtField: 'updated_at', ...parameters } as never,
+			input: input as never,
+			credentials: { dataSyncRestApi: { baseUrl, authType: 'header', headerName: 'X-API-Key', headerSecret: SECRET } },
+			credentialTypes: [DataSyncRestApi],
+			continueOnFail,
+			executionId: 'hostile-http',
+		});
+	}
+
+	const list = { operation: 'list', cursorSource: 'none', itemsPath: 'data', pagination: 'none', pageSize: 100, requestOptions: { retries: 2, timeout: 3000 } };
+	const contact = (id: string | null, data: Record<string, unknown>, op: 'upsert' | 'delete' = 'upsert') => change(id, data, op, 'crm', 'contact');
+
+	/** The error of a run; the API's records are checked unchanged by each test. */
+	function failed(result: RunNodeResult): string {
+		expect(result.error).toBeDefined();
+		return result.error!.message;
+	}
+
+	describe('answers that are not a list of records', () => {
+		test.each([
+			['HTML with 200', 'text/html; charset=utf-8', '<!doctype html><html><body>Login required</body></html>', /answered 200 with a body that is not a JSON object or list \(text\/html; charset=utf-8\): <!doctype html><html><body>Login required/],
+			['an empty body', 'application/json', '', /answered 200 with an empty body, not a list of records at "data"/],
+			['truncated JSON', 'application/json', '{"data":[{"id":"1","email":"a@x.io"},{"id":"2"', /answered 200 with a body that is not a JSON object or list \(application\/json\): \{"data":\[\{"id":"1"/],
+			['XML', 'application/xml', '<data><id>1</id></data>', /answered 200 with a body that is not a JSON object or list \(application\/xml\): <data><id>1<\/id><\/data>/],
+			['JSON without the list', 'application/json', '{"items":[{"id":"1"}]}', /answered without a list of records at "data"/],
+			['a JSON string', 'application/json', '"data"', /answered 200 with a body that is not a JSON object or list \(application\/json\): data/],
+			['records without an id', 'application/json', '{"data":[{"id":"1"},{"email":"no-id@x.io"}]}', /A record of \/contacts has no id at "id"/],
+			['an id that is an object', 'application/json', '{"data":[{"id":{"$oid":"1"}}]}', /A record of \/contacts has no id at "id"/],
+		])('%s is a clear error, read once, not retried', async (_what, type, body, message) => {
+			counted('HTTP: answers that are not records');
+			api.handler = (_req, res) => res.writeHead(200, { 'content-type': type }).end(body);
+			expect(failed(await runHttp(list))).toMatch(message);
+			expect(api.log).toHaveLength(1);
+		});
+
+		test('JSON with the wrong content type is read as JSON: the body decides, not the label', async () => {
+			counted('HTTP: answers that are not records');
+			api.handler = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('{"data":[{"id":"1"},{"id":"2"}]}');
+			const result = await runHttp(list);
+			expect(ok(result).map((i) => i.id)).toEqual(['1', '2']);
+		});
+
+		test('a huge answer (10,000 records, about 30 MB) is read whole, one item per record', async () => {
+			counted('HTTP: answers that are not records');
+			const padding = 'x'.repeat(3000);
+			const page = JSON.stringify({ data: Array.from({ length: 10_000 }, (_, i) => ({ id: String(i), note: padding })) });
+			api.handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(page);
+			const started = Date.now();
+			const out = ok(await runHttp({ ...list, pageSize: 10_000 }));
+			process.stdout.write(`huge answer: ${(page.length / 1e6).toFixed(1)} MB, ${out.length} items in ${Date.now() - started} ms\n`);
+			expect(out).toHaveLength(10_000);
+			expect(new Set(out.map((i) => i.id)).size).toBe(10_000);
+		});
+	});
+
+	describe('redirects', () => {
+		test('a 301 loop stops with a clear error after a few hops', async () => {
+			counted('HTTP: redirects');
+			api.handler = (_req, res) => res.writeHead(301, { location: '/contacts' }).end();
+			expect(failed(await runHttp(list))).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/contacts answered 301 \(redirect to http:\/\/127\.0\.0\.1:\d+\/contacts\): more than 5 redirects/);
+			expect(api.log.length).toBeLessThanOrEqual(6);
+		});
+
+		test('a 302 ping-pong between two paths stops too', async () => {
+			counted('HTTP: redirects');
+			api.handler = (req, res) => res.writeHead(302, { location: req.url?.startsWith('/a') ? '/b' : '/a' }).end();
+			expect(failed(await runHttp(list))).toMatch(/answered 302 \(redirect to .*\): more than 5 redirects/);
+			expect(api.log.length).toBeLessThanOrEqual(6);
+		});
+
+		test('a read redirected on the same host and port is followed (a moved collection)', async () => {
+			counted('HTTP: redirects');
+			api.handler = (req, res) => (req.url?.startsWith('/contacts') ? res.writeHead(301, { location: '/v2/contacts' }).end() : json(res, 200, { data: [{ id: '7' }] }));
+			expect(ok(await runHttp(list)).map((i) => i.id)).toEqual(['7']);
+			expect(api.log.map((l) => l.path)).toEqual(['/contacts?limit=100', '/v2/contacts']);
+			expect(api.log[1].headers['x-api-key']).toBe(SECRET);
+		});
+
+		test.each([301, 302, 303, 307, 308])('a read redirected to another port (%i) is not followed: the credential stays home', async (status) => {
+			counted('HTTP: redirects');
+			api.handler = (_req, res) => res.writeHead(status, { location: `${elsewhere.url}/contacts` }).end();
+			const message = failed(await runHttp(list));
+			expect(message).toMatch(new RegExp(`answered ${status} \\(redirect to http://127\\.0\\.0\\.1:${elsewhere.port}/contacts\\): redirects to another host or port are not followed`));
+			expect(message).not.toContain(SECRET);
+			expect(elsewhere.log).toEqual([]);
+		});
+
+		test('a Link header whose next page is on another port is not followed', async () => {
+			counted('HTTP: redirects');
+			api.handler = (_req, res) => json(res, 200, { data: [{ id: '1' }] }, { link: `<${elsewhere.url}/contacts?page=2>; rel="next"` });
+			expect(failed(await runHttp({ ...list, pagination: 'link' }))).toMatch(/list page 1: the next page link http:\/\/127\.0\.0\.1:\d+\/contacts\?page=2 is on another host or port; not followed/);
+			expect(elsewhere.log).toEqual([]);
+		});
+
+		test.each([
+			['a create', 'create', contact(null, { email: 'a@x.io' }), 307],
+			['an update', 'update', contact('1', { email: 'a@x.io' }), 308],
+			['a delete', 'delete', contact('1', {}, 'delete'), 301],
+		])('%s redirected even on the same host is not followed (its method and body would change), nothing written', async (_what, operation, item, status) => {
+			counted('HTTP: redirects');
+			api.handler = (req, res) => (req.url?.startsWith('/moved') ? json(res, 200, create(api, '{}')) : res.writeHead(status, { location: '/moved/contacts' }).end());
+			const message = failed(await runHttp({ operation, conditional: false, requestOptions: { retries: 2 } }, [item]));
+			expect(message).toMatch(new RegExp(`^item 0 \\(contact / crm / (new|1)\\): (POST|PATCH|DELETE) http://127\\.0\\.0\\.1:\\d+/contacts(/1)? answered ${status} \\(redirect to http://127\\.0\\.0\\.1:\\d+/moved/contacts\\): a write is never redirected`));
+			expect(api.log).toHaveLength(1);
+			expect(api.records.size).toBe(0);
+		});
+	});
+
+	describe('slow answers', () => {
+		test('a drip answer (headers, then a byte a second) is stopped by the timeout with a clear error', async () => {
+			counted('HTTP: slow answers');
+			const timers = new Set<NodeJS.Timeout>();
+			api.handler = (_req, res) => {
+				res.writeHead(200, { 'content-type': 'application/json' });
+				res.write('{"data":[');
+				const timer = setInterval(() => res.write(' '), 1000);
+				timers.add(timer);
+				res.on('close', () => clearInterval(timer));
+			};
+			const started = Date.now();
+			const message = failed(await runHttp({ ...list, requestOptions: { retries: 1, timeout: 1500 } }));
+			const took = Date.now() - started;
+			for (const t of timers) clearInterval(t);
+			process.stdout.write(`drip answer: stopped after ${took} ms (timeout 1500 ms, 2 attempts)\n`);
+			expect(message).toMatch(/list page 1: GET http:\/\/127\.0\.0\.1:\d+\/contacts failed after 2 attempts: .*timed out after 1500 ms/);
+			expect(api.log).toHaveLength(2);
+			expect(took).toBeLessThan(10_000);
+			// The client closed both connections it gave up on.
+			const deadline = Date.now() + 5000;
+			while (api.open() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+			expect(api.open()).toBe(0);
+		});
+
+		test('an answer that sends no headers at all is stopped by the timeout too', async () => {
+			counted('HTTP: slow answers');
+			api.handler = () => undefined;
+			const message = failed(await runHttp({ ...list, requestOptions: { retries: 0, timeout: 800 } }));
+			expect(message).toMatch(/list page 1: GET http:\/\/127\.0\.0\.1:\d+\/contacts failed after 1 attempts: .*timed out after 800 ms/);
+		});
+	});
+
+	describe('429 and 5xx', () => {
+		test('429 with Retry-After in seconds is waited out, then read', async () => {
+			counted('HTTP: 429 and 5xx');
+			let n = 0;
+			api.handler = (_req, res) => (n++ === 0 ? json(res, 429, { error: 'slow down' }, { 'retry-after': '1' }) : json(res, 200, { data: [{ id: '1' }] }));
+			const started = Date.now();
+			expect(ok(await runHttp(list)).map((i) => i.id)).toEqual(['1']);
+			expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+			expect(api.log).toHaveLength(2);
+		});
+
+		test('429 with Retry-After as an HTTP date is waited out', async () => {
+			counted('HTTP: 429 and 5xx');
+			let n = 0;
+			api.handler = (_req, res) =>
+				n++ === 0 ? json(res, 429, {}, { 'retry-after': new Date(Date.now() + 2000).toUTCString() }) : json(res, 200, { data: [{ id: '1' }] });
+			const started = Date.now();
+			expect(ok(await runHttp(list)).map((i) => i.id)).toEqual(['1']);
+			expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+		});
+
+		test('429 asking for an hour fails at once instead of stalling the execution', async () => {
+			counted('HTTP: 429 and 5xx');
+			api.handler = (_req, res) => json(res, 429, {}, { 'retry-after': '3600' });
+			const started = Date.now();
+			expect(failed(await runHttp(list))).toMatch(/answered 429 and asks to wait 3600 s, more than the 60 s allowed/);
+			expect(Date.now() - started).toBeLessThan(3000);
+			expect(api.log).toHaveLength(1);
+		});
+
+		test.each([500, 502, 503, 504])('%i on every attempt fails after the retries, naming the status and the attempts', async (status) => {
+			counted('HTTP: 429 and 5xx');
+			api.handler = (_req, res) => res.writeHead(status, { 'content-type': 'text/html' }).end(`<html>${'upstream down '.repeat(100)}</html>`);
+			const message = failed(await runHttp({ ...list, requestOptions: { retries: 1, timeout: 3000 } }));
+			expect(message).toMatch(new RegExp(`list page 1: GET http://127\\.0\\.0\\.1:\\d+/contacts answered ${status} after 2 attempts: <html>upstream down`));
+			expect(message.length).toBeLessThan(600);
+			expect(api.log).toHaveLength(2);
+		});
+	});
+
+	describe('writes that may have landed', () => {
+		test.each([
+			['answers 500 after creating', (res: ServerResponse) => json(res, 500, { error: 'oops' })],
+			['answers 502 after creating', (res: ServerResponse) => json(res, 502, { error: 'bad gateway' })],
+			['drops the connection after creating', (res: ServerResponse) => res.socket?.destroy()],
+			['answers after the timeout', (res: ServerResponse) => setTimeout(() => json(res, 201, { id: 'late' }), 1500)],
+		])('a create whose API %s is not sent again: one record, and an error that says it may exist', async (_what, answer) => {
+			counted('HTTP: writes that may have landed');
+			api.handler = (req, res, body) => {
+				if (req.method === 'POST') create(api, body);
+				answer(res);
+			};
+			const result = await runHttp({ operation: 'create', requestOptions: { retries: 3, timeout: 800 } }, [contact(null, { email: 'once@x.io' }), contact(null, { email: 'twice@x.io' })], true);
+			const out = ok(result);
+			for (const [i, item] of out.entries()) {
+				expect(item.error).toMatch(new RegExp(`^item ${i} \\(contact / crm / new\\): POST http://127\\.0\\.0\\.1:\\d+/contacts .*; not sent again, since the API may have written it already`));
+			}
+			expect(api.log.filter((l) => l.method === 'POST')).toHaveLength(2);
+			expect([...api.records.values()].map((r) => r.email).sort()).toEqual(['once@x.io', 'twice@x.io']);
+		});
+
+		test('a batch create whose API answers 504 after writing is not sent again', async () => {
+			counted('HTTP: writes that may have landed');
+			api.handler = (_req, res, body) => {
+				for (const r of (JSON.parse(body) as { records: unknown[] }).records) create(api, JSON.stringify(r));
+				json(res, 504, {});
+			};
+			const input = [contact(null, { email: 'a@x.io' }), contact(null, { email: 'b@x.io' }), contact(null, { email: 'c@x.io' })];
+			const out = ok(await runHttp({ operation: 'create', batchPath: '/contacts/batch', batch: { size: 10 }, requestOptions: { retries: 3 } }, input, true));
+			expect(out.map((o) => o.error)).toEqual(Array(3).fill(expect.stringMatching(/batch of 3 contact records .* answered 504; not sent again, since the API may have written it already/)));
+			expect(api.log).toHaveLength(1);
+			expect(api.records.size).toBe(3);
+		});
+
+		test.each([
+			[429, { 'retry-after': '0' }],
+			[503, {}],
+		])('a create refused with %i (not handled, RFC 9110) is sent again: one record', async (status, headers) => {
+			counted('HTTP: writes that may have landed');
+			let n = 0;
+			api.handler = (_req, res, body) => (n++ === 0 ? json(res, status, {}, headers) : json(res, 201, create(api, body)));
+			const out = ok(await runHttp({ operation: 'create', requestOptions: { retries: 2 } }, [contact(null, { email: 'a@x.io' })]));
+			expect(out[0]).toMatchObject({ id: '1', outcome: 'written' });
+			expect(api.log).toHaveLength(2);
+			expect(api.records.size).toBe(1);
+		});
+
+		test('a create that could not connect at all (connection refused) is tried again, and fails clearly', async () => {
+			counted('HTTP: writes that may have landed');
+			const closed = await startHostile();
+			const url = closed.url;
+			await closed.close();
+			const message = failed(await runHttp({ operation: 'create', requestOptions: { retries: 1 } }, [contact(null, { email: 'a@x.io' })], false, url));
+			expect(message).toMatch(/^item 0 \(contact \/ crm \/ new\): POST http:\/\/127\.0\.0\.1:\d+\/contacts failed after 2 attempts: The service refused the connection/);
+		});
+
+		test('an update whose API answers 500 after writing is sent again (the same update twice is one): one record, the new value', async () => {
+			counted('HTTP: writes that may have landed');
+			api.records.set('1', { id: '1', email: 'old@x.io' });
+			let n = 0;
+			api.handler = (_req, res, body) => {
+				Object.assign(api.records.get('1')!, JSON.parse(body));
+				if (n++ === 0) json(res, 500, {});
+				else json(res, 200, api.records.get('1'));
+			};
+			const out = ok(await runHttp({ operation: 'update', conditional: false, requestOptions: { retries: 2 } }, [contact('1', { email: 'new@x.io' })]));
+			expect(out[0]).toMatchObject({ id: '1', outcome: 'written' });
+			expect(api.log.map((l) => l.method)).toEqual(['PATCH', 'PATCH']);
+			expect([...api.records.values()]).toEqual([{ id: '1', email: 'new@x.io' }]);
+		});
+
+		test.each([
+			['HTML', 'text/html', '<html>Created!</html>'],
+			['an empty body', 'application/json', ''],
+			['JSON without the id', 'application/json', '{"ok":true}'],
+		])('a create answered 201 with %s is an error naming the record, and not sent again', async (_what, type, body) => {
+			counted('HTTP: writes that may have landed');
+			api.handler = (_req, res, text) => {
+				create(api, text);
+				res.writeHead(201, { 'content-type': type }).end(body);
+			};
+			const message = failed(await runHttp({ operation: 'create', requestOptions: { retries: 2 } }, [contact(null, { email: 'a@x.io' })]));
+			expect(message).toBe('item 0 (contact / crm / new): the API created the record but its answer has no id at "id"');
+			expect(api.log).toHaveLength(1);
+			expect(api.records.size).toBe(1);
+		});
 	});
 });

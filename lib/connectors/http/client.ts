@@ -14,7 +14,10 @@ export interface HttpRequest {
 	body?: unknown;
 	/** Extra request headers (e.g. If-Match). */
 	headers?: Record<string, string>;
+	/** For the whole answer, headers and body: a server that drips a byte a second is stopped by it. */
 	timeoutMs: number;
+	/** Set by sendWithRetry for each attempt: aborted when the attempt's time is up. */
+	signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -23,7 +26,10 @@ export interface HttpResponse {
 	body: unknown;
 }
 
-/** Sends one request; answers every HTTP status, throws only when no answer came (network, timeout). */
+/**
+ * Sends one request; answers every HTTP status, throws only when no answer came (network, timeout). It
+ * must not follow redirects itself: sendWithRetry decides which to follow (see followRedirect).
+ */
 export type HttpSend = (request: HttpRequest) => Promise<HttpResponse>;
 
 export interface RetryPolicy {
@@ -87,6 +93,83 @@ export function isNetworkError(error: unknown): boolean {
 	return false;
 }
 
+/** Error codes of a request that never reached the server: sending it again cannot write anything twice. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Whether a thrown error says the connection was never made (looking through the causes, as isNetworkError). */
+export function neverSent(error: unknown): boolean {
+	let current: unknown = error;
+	for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+		const e = current as { code?: unknown; cause?: unknown };
+		if (typeof e.code === 'string' && NOT_SENT_CODES.has(e.code)) return true;
+		current = e.cause;
+	}
+	return false;
+}
+
+/** An attempt that got no whole answer within its time. */
+export class RequestTimeoutError extends Error {
+	constructor(readonly timeoutMs: number) {
+		super(`timed out after ${timeoutMs} ms`);
+		this.name = 'TimeoutError';
+	}
+}
+
+/**
+ * One attempt with a deadline over the whole answer. The HTTP client's own timeout is an idle timeout of
+ * the socket, which a server that sends a byte a second never reaches; here the attempt is aborted (the
+ * connection closed) when its time is up, whatever the server is doing.
+ */
+async function sendWithin(send: HttpSend, request: HttpRequest): Promise<HttpResponse> {
+	const controller = new AbortController();
+	let timer: NodeJS.Timeout | undefined;
+	const expired = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => {
+			// Settled before the abort, so the race reports the timeout, not the abort it causes.
+			reject(new RequestTimeoutError(request.timeoutMs));
+			controller.abort();
+		}, request.timeoutMs);
+	});
+	const attempt = send({ ...request, signal: controller.signal });
+	// The attempt rejects once aborted, after the race is decided: that rejection is expected.
+	attempt.catch(() => undefined);
+	try {
+		return await Promise.race([attempt, expired]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/** At most this many redirects are followed for one request. */
+export const MAX_REDIRECTS = 5;
+
+/**
+ * Where a 3xx answer may be followed to, or why not. Only reads (GET) follow, and only on the same
+ * scheme, host and port: the credential is added to every request, so a redirect (or a hostile API) to
+ * another host would receive it; a write is never redirected, since 301/302/303 turn it into a GET
+ * without its body and the API's answer about the write would be lost.
+ */
+function followRedirect(request: HttpRequest, response: HttpResponse, label: string, hops: number): string {
+	const location = header(response.headers, 'location');
+	const status = response.statusCode;
+	if (!location) throw new HttpApiError(`${label} answered ${status} without a Location to follow`, status, response.body, 1);
+	let target: URL;
+	try {
+		target = new URL(location, request.url);
+	} catch {
+		throw new HttpApiError(`${label} answered ${status} with a Location that is no URL: ${location.slice(0, 200)}`, status, response.body, 1);
+	}
+	const where = `${label} answered ${status} (redirect to ${target.toString()})`;
+	if (request.method !== 'GET') {
+		throw new HttpApiError(`${where}: a write is never redirected (its method or body could change); use the final address in the credential's Base URL or the path`, status, response.body, 1);
+	}
+	if (target.origin !== new URL(request.url).origin) {
+		throw new HttpApiError(`${where}: redirects to another host or port are not followed (the credential would go with them); use the final address in the credential's Base URL`, status, response.body, 1);
+	}
+	if (hops >= MAX_REDIRECTS) throw new HttpApiError(`${where}: more than ${MAX_REDIRECTS} redirects`, status, response.body, 1);
+	return target.toString();
+}
+
 const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function header(headers: Record<string, unknown>, name: string): string | undefined {
@@ -122,16 +205,25 @@ export async function sendWithRetry(
 	sleep: Sleep = realSleep,
 ): Promise<HttpResponse> {
 	const label = `${what}: ${request.method} ${request.url}`;
+	// A POST (a create) that may have reached the API is never sent again: it could create the record twice.
+	// It is sent again only when the API says it did not handle it (429, 503: RFC 9110) or no connection was made.
+	const unsafe = request.method === 'POST';
+	const notAgain = '; not sent again, since the API may have written it already';
+	let current = request;
+	let hops = 0;
 	for (let attempt = 0; ; attempt++) {
 		const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
 		// No answer at all (network error, timeout) is retried like a 5xx; other errors are not.
-		const answer = await send(request).then(
+		const answer = await sendWithin(send, current).then(
 			(response) => ({ response }),
 			(error: unknown) => ({ error: error as Error }),
 		);
 		if ('error' in answer) {
 			if (!isNetworkError(answer.error)) {
 				throw new HttpApiError(`${label} failed: ${answer.error.message}`, undefined, undefined, attempt + 1);
+			}
+			if (unsafe && !neverSent(answer.error)) {
+				throw new HttpApiError(`${label} failed: ${answer.error.message}${notAgain}`, undefined, undefined, attempt + 1);
 			}
 			if (attempt >= policy.retries) {
 				throw new HttpApiError(`${label} failed after ${attempt + 1} attempts: ${answer.error.message}`, undefined, undefined, attempt + 1);
@@ -141,11 +233,18 @@ export async function sendWithRetry(
 		}
 		const response = answer.response;
 		const status = response.statusCode;
+		if (status >= 300 && status < 400) {
+			// Following a redirect is not an attempt: the same attempt goes on at the new address.
+			current = { ...current, url: followRedirect(current, response, `${what}: ${current.method} ${current.url}`, hops++), qs: undefined };
+			attempt--;
+			continue;
+		}
 		if (status < 400) return response;
-		const retryable = status === 429 || status >= 500;
+		const retryable = status === 429 || status === 503 || (status >= 500 && !unsafe);
 		if (!retryable || attempt >= policy.retries) {
 			const tries = attempt > 0 ? ` after ${attempt + 1} attempts` : '';
-			throw new HttpApiError(`${label} answered ${status}${tries}${describeBody(response.body)}`, status, response.body, attempt + 1);
+			const why = status >= 500 && status !== 503 && unsafe ? notAgain : '';
+			throw new HttpApiError(`${label} answered ${status}${tries}${why}${describeBody(response.body)}`, status, response.body, attempt + 1);
 		}
 		let wait = backoff;
 		if (status === 429) {
@@ -241,6 +340,18 @@ export async function listRecords(send: HttpSend, policy: RetryPolicy, list: Lis
 	if (p.kind === 'offset') qs[p.param] = 0;
 	for (let page = 1; ; page++) {
 		const response = await sendWithRetry(send, { method: 'GET', url, qs, timeoutMs: policy.timeoutMs }, policy, `list page ${page}`, sleep);
+		if (typeof response.body === 'string' || response.body === undefined || response.body === null) {
+			const text = typeof response.body === 'string' ? response.body : '';
+			const type = header(response.headers, 'content-type') ?? 'no content type';
+			throw new HttpApiError(
+				text.trim() === ''
+					? `list page ${page}: GET ${url} answered ${response.statusCode} with an empty body, not a list of records at "${list.itemsPath || '(the body)'}"`
+					: `list page ${page}: GET ${url} answered ${response.statusCode} with a body that is not a JSON object or list (${type}): ${text.slice(0, 200)}`,
+				response.statusCode,
+				response.body,
+				1,
+			);
+		}
 		const items = readPath(response.body, list.itemsPath);
 		if (!Array.isArray(items)) {
 			throw new HttpApiError(
@@ -274,8 +385,13 @@ export async function listRecords(send: HttpSend, policy: RetryPolicy, list: Lis
 				const next = nextLink(response.headers);
 				more = next !== undefined;
 				if (next !== undefined) {
+					const target = new URL(next, url);
+					// The credential goes with every request: a link to another host would hand it over.
+					if (target.origin !== new URL(url).origin) {
+						throw new HttpApiError(`list page ${page}: the next page link ${target.toString()} is on another host or port; not followed (the credential would go with it)`, response.statusCode, undefined, 1);
+					}
 					// The next link carries every query parameter itself.
-					url = new URL(next, url).toString();
+					url = target.toString();
 					qs = {};
 				}
 				break;

@@ -40,7 +40,8 @@ export const requestOptions: INodeProperties = {
 			type: 'number',
 			typeOptions: { minValue: 1 },
 			default: 30000,
-			description: 'Per request; a request that takes longer is retried like a network error',
+			description:
+				'Per request, for the whole answer (a server that sends a byte a second is stopped too); a request that takes longer is retried like a network error, except a create (POST), which may have been written',
 		},
 	],
 };
@@ -91,6 +92,10 @@ export async function httpContext(fn: IExecuteFunctions): Promise<HttpContext> {
 			returnFullResponse: true,
 			// Statuses are judged by sendWithRetry (retry 5xx, wait out 429); only a missing answer throws.
 			ignoreHttpStatusErrors: true,
+			// Redirects too: sendWithRetry follows only reads on the same host and port (the credential stays home).
+			disableFollowRedirect: true,
+			sendCredentialsOnCrossOriginRedirect: false,
+			...(request.signal ? { abortSignal: request.signal } : {}),
 		};
 		const response = (await fn.helpers.httpRequestWithAuthentication.call(fn, 'dataSyncRestApi', options)) as IN8nHttpFullResponse;
 		return { statusCode: response.statusCode, headers: response.headers, body: response.body };
