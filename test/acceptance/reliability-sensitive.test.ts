@@ -320,6 +320,24 @@ describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothi
 		expect((await crm.row(ids.ada.crm!))!.city).toBe('Manchester');
 	});
 
+	it('a record the Mapper refuses and a body the trigger refuses: the Invalid output and the 400 answer quote no sensitive value', async () => {
+		const now = new Date().toISOString();
+		const invalid = { id: 999, op: 'upsert', changedAt: now, actor: 'alice', data: { id: 999, email: 'not-an-email', firstName: 'Eve', lifecycleStage: 'customer', updatedAt: now, ssn: canary('crm-ssn-invalid'), passwordHash: canary('crm-pw-invalid') } };
+		expect((await signedPost(n8n, paths.crm, CREDENTIALS.secretA, invalid)).status).toBe(200);
+		const run = (await settle(8))[7];
+		const refused = outputOf(run, 'To canonical', 1);
+		expect(refused).toHaveLength(1);
+		expect(JSON.stringify(refused[0].errors)).toMatch(/email/);
+		expect(refused[0].data).toMatchObject({ email: 'not-an-email', firstName: 'Eve' });
+		expect(hits(JSON.stringify(refused), CANARY)).toEqual([]);
+		// A NUL in a sensitive field: the trigger refuses the body (400) naming the field, not its value.
+		const raw = JSON.stringify({ ...invalid, data: { ...invalid.data, email: 'eve@example.com', ssn: `${canary('crm-ssn-nul')}\u0000` } });
+		const ts = String(Math.floor(Date.now() / 1000));
+		const answer = await n8n.webhook(paths.crm, undefined, { raw, headers: { 'x-datasync-timestamp': ts, 'x-datasync-signature': `sha256=${signWebhook(CREDENTIALS.secretA, ts, raw)}` } });
+		expect({ status: answer.status, text: answer.text }).toEqual({ status: 400, text: expect.stringContaining('data.ssn') });
+		expect(hits(answer.text, CANARY)).toEqual([]);
+	});
+
 	it('errors with distinctive credentials (wrong MariaDB password, a store that refuses, REST 401 / 500 / refused, a wrong webhook secret) name what failed, never the secret', async () => {
 		const closedPort = await freePort();
 		const cred = {
