@@ -184,6 +184,32 @@ describe.each(DIALECTS)('DataSync Database on %s', (dialect) => {
 
 	const settingsOf = { table: 'limits', idColumn: 'id', updatedAtColumn: 'updated_at' };
 
+	test.each([
+		['Get by IDs', { operation: 'getByIds', ids: "1; DROP TABLE victim; --,1' OR '1'='1,1) OR (1=1" }, []],
+		['Get by IDs (a quote and a comment)', { operation: 'getByIds', ids: '"1" --, 1/*' }, []],
+		['Delete', { operation: 'delete', deleteMode: 'hard' }, [change("1' OR '1'='1", {}), change('1; DELETE FROM limits', {})]],
+		['Upsert (update of ids holding SQL)', { operation: 'upsert', options: { conditional: false } }, [change("1' OR 1=1 --", { name: 'x' })]],
+	])('ids holding SQL are values, never SQL: %s touches no row', async (_what, parameters, input) => {
+		counted('ids and cursors holding SQL');
+		const before = await counts(f);
+		const seed = await f.query(`SELECT * FROM limits ORDER BY id`);
+		const result = await runDb(f, { ...settingsOf, ...parameters }, input.length ? input : [{}]);
+		if (parameters.operation === 'getByIds') expect(ok(result)).toEqual([]);
+		else if (parameters.operation === 'delete') expect(ok(result).map((o) => o.outcome)).toEqual(['written', 'written']);
+		else expect(ok(result).map((o) => o.outcome)).toEqual(['target-deleted']);
+		expect(await counts(f)).toEqual(before);
+		expect(await f.query(`SELECT * FROM limits ORDER BY id`)).toEqual(seed);
+	});
+
+	test('a start cursor holding SQL is refused as no date-time, naming the setting', async () => {
+		counted('ids and cursors holding SQL');
+		const before = await counts(f);
+		const result = await runDb(f, { ...settingsOf, operation: 'getChanges', sync: 's', cursorSource: 'explicit', pageSize: 5, start: { ts: "2024-01-01'; DROP TABLE victim; --", id: '1' } });
+		expect(result.error?.message).toBe(`Start Cursor: "After Timestamp" must be an ISO 8601 date-time, got "2024-01-01'; DROP TABLE victim; --"`);
+		expect(await counts(f)).toEqual(before);
+	});
+
+
 	describe.each(REFUSED_NAMES)('a name with %s', (_what, name, reason) => {
 		const cases: Array<[string, Record<string, unknown>, string]> = [
 			['Schema', { schema: name }, 'Schema'],
@@ -598,6 +624,31 @@ describe('DataSync HTTP API against hostile answers', () => {
 			expect(message).toMatch(new RegExp(`list page 1: GET http://127\\.0\\.0\\.1:\\d+/contacts answered ${status} after 2 attempts: <html>upstream down`));
 			expect(message.length).toBeLessThan(600);
 			expect(api.log).toHaveLength(2);
+		});
+	});
+
+	describe('ids in record URLs', () => {
+		test.each([
+			['../admin', '/contacts/..%2Fadmin'],
+			['a/b?c=1#d', '/contacts/a%2Fb%3Fc%3D1%23d'],
+			['%2e%2e', '/contacts/%252e%252e'],
+			['x y\u00e9', '/contacts/x%20y%C3%A9'],
+		])('id %j is one escaped path segment for get, update and delete', async (id, path) => {
+			counted('HTTP: ids in record URLs');
+			api.handler = (req, res) => (req.method === 'DELETE' ? res.writeHead(204).end() : json(res, 200, { id, email: 'e@x.io' }));
+			ok(await runHttp({ operation: 'get', id }, [{}]));
+			ok(await runHttp({ operation: 'update', conditional: false }, [contact(id, { email: 'f@x.io' })]));
+			ok(await runHttp({ operation: 'delete', conditional: false }, [contact(id, {}, 'delete')]));
+			expect(api.log.map((l) => `${l.method} ${l.path}`)).toEqual([`GET ${path}`, `PATCH ${path}`, `DELETE ${path}`]);
+		});
+
+		test.each(['.', '..'])('id %j (a dot segment, which URL parsers remove) is refused by record, nothing sent', async (id) => {
+			counted('HTTP: ids in record URLs');
+			const why = `the id ${JSON.stringify(id)} cannot be sent in a URL path (it would address the collection or its parent)`;
+			expect(failed(await runHttp({ operation: 'get', id }, [{}]))).toBe(`item 0: parameter "ID": ${why}`);
+			expect(failed(await runHttp({ operation: 'update', conditional: false }, [contact(id, { email: 'f@x.io' })]))).toBe(`item 0 (contact / crm / ${id}): ${why}`);
+			expect(failed(await runHttp({ operation: 'delete', conditional: false }, [contact(id, {}, 'delete')]))).toBe(`item 0 (contact / crm / ${id}): ${why}`);
+			expect(api.log).toEqual([]);
 		});
 	});
 

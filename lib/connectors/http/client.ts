@@ -271,8 +271,21 @@ export function resolveUrl(base: string, path: string): string {
 	return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
+/**
+ * Why an id cannot be the last segment of a record's URL, or undefined. Everything else is escaped, but
+ * '.' and '..' (also escaped as %2E) are dot segments that URL parsers remove: a DELETE of record '..'
+ * would go to the collection's parent.
+ */
+export function idPathProblem(id: string): string | undefined {
+	if (id === '') return 'the id is empty';
+	if (id === '.' || id === '..') return `the id ${JSON.stringify(id)} cannot be sent in a URL path (it would address the collection or its parent)`;
+	return undefined;
+}
+
 /** The URL of one record: the collection path and the id, escaped. */
 export function recordUrl(base: string, collection: string, id: string): string {
+	const problem = idPathProblem(id);
+	if (problem) throw new HttpApiError(problem, undefined, undefined, 0);
 	return `${resolveUrl(base, collection).replace(/\/+$/, '')}/${encodeURIComponent(id)}`;
 }
 

@@ -402,6 +402,16 @@ export function checkValue(value: string | number | bigint, limit: ColumnLimit |
 	}
 }
 
+/** Whether a column with this limit can hold the value at all (an id that cannot is in no row of it). */
+export function canHold(limit: ColumnLimit | undefined, value: string): boolean {
+	try {
+		checkValue(value, limit, { label: '', index: 0 }, '');
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 /** One group of a write batch: records with the same columns go into one multi-row statement. */
 export interface UpsertGroup {
 	/** The columns written, sorted; without the id column. */

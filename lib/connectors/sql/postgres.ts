@@ -6,6 +6,7 @@ import { Pool, types, type FieldDef, type PoolClient, type PoolConfig } from 'pg
 import { SyncItemError, type SyncCursor } from '../../item';
 import {
 	asBatch,
+	canHold,
 	checkColumns,
 	checkIdentifier,
 	checkTableSpec,
@@ -33,6 +34,7 @@ interface Column {
 	kind: ColumnKind;
 	/** What the column can hold, checked per record before a write. */
 	limit?: ColumnLimit;
+	uuid?: boolean;
 	/** The column's type as SQL text for a cast (`bigint`, `timestamp with time zone`); undefined for array columns. */
 	unnestType?: string;
 }
@@ -91,6 +93,8 @@ function limitOf(type: string, typmod: number, full: string): ColumnLimit | unde
 	if (type === 'timestamp' || type === 'timestamptz' || type === 'date') return { type: full, time: { infinity: true } };
 	return undefined;
 }
+
+const UUID = /^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i;
 
 export class PostgresTransport implements SqlTransport {
 	readonly dialect = 'postgres' as const;
@@ -160,6 +164,7 @@ export class PostgresTransport implements SqlTransport {
 				// unnest() flattens nested arrays, so array columns take the VALUES form.
 				unnestType: row.category === 'A' ? undefined : row.sqltype,
 				limit: limitOf(row.type, row.typmod, row.full),
+				uuid: row.type === 'uuid',
 			});
 		}
 		checkColumns(spec, columns);
@@ -177,6 +182,17 @@ export class PostgresTransport implements SqlTransport {
 			this.limitMaps.set(columns, limits);
 		}
 		return limits;
+	}
+
+	/**
+	 * The ids an id column can hold: Postgres refuses a whole statement over one id that is no integer
+	 * (or no UUID) for such a column, where MySQL and SQLite find no row; an id it cannot hold is in no row.
+	 */
+	private possibleIds(columns: Map<string, Column>, spec: TableSpec, ids: string[]): string[] {
+		const column = columns.get(spec.idColumn);
+		if (column?.uuid) return ids.filter((id) => UUID.test(id));
+		if (column?.limit?.integer) return ids.filter((id) => canHold(column.limit, id));
+		return ids;
 	}
 
 	private toRecords(spec: TableSpec, rows: SqlRow[], fields: FieldDef[]): ReadRecord[] {
@@ -215,9 +231,9 @@ export class PostgresTransport implements SqlTransport {
 	}
 
 	async readByIds(spec: TableSpec, ids: string[]): Promise<ReadRecord[]> {
-		await this.describe(spec);
+		const columns = await this.describe(spec);
 		const out: ReadRecord[] = [];
-		for (const chunk of chunkRows(ids, 1, MAX_PARAMS)) {
+		for (const chunk of chunkRows(this.possibleIds(columns, spec, ids), 1, MAX_PARAMS)) {
 			const result = await this.pool.query(
 				`SELECT * FROM ${tableName(spec)} WHERE ${quote(spec.idColumn)} IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')})`,
 				chunk,
@@ -261,9 +277,9 @@ export class PostgresTransport implements SqlTransport {
 		return this.transaction((client) =>
 			work({
 				lockByIds: async (spec, ids) => {
-					await this.describe(spec);
+					const columns = await this.describe(spec);
 					const out: ReadRecord[] = [];
-					for (const chunk of chunkRows(ids, 1, MAX_PARAMS)) {
+					for (const chunk of chunkRows(this.possibleIds(columns, spec, ids), 1, MAX_PARAMS)) {
 						const result = await client.query(
 							`SELECT * FROM ${tableName(spec)} WHERE ${quote(spec.idColumn)} IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')}) FOR UPDATE`,
 							chunk,
@@ -376,9 +392,9 @@ export class PostgresTransport implements SqlTransport {
 	}
 
 	async delete(spec: TableSpec, ids: string[], mode: 'hard' | 'soft', options: WriteOptions, client?: PoolClient): Promise<void> {
-		await this.describe(spec);
+		const columns = await this.describe(spec);
 		if (mode === 'soft' && !spec.softDelete) throw new SqlConfigError(`table "${spec.table}": soft delete needs a soft-delete column`);
-		const statements = chunkRows(ids, 1, MAX_PARAMS - 3).map((chunk) => {
+		const statements = chunkRows(this.possibleIds(columns, spec, ids), 1, MAX_PARAMS - 3).map((chunk) => {
 			const params: unknown[] = [];
 			let sql: string;
 			if (mode === 'hard') {
@@ -401,6 +417,7 @@ export class PostgresTransport implements SqlTransport {
 			params.push(...chunk);
 			return { sql: `${sql} WHERE ${quote(spec.idColumn)} IN (${chunk.map((_, i) => `$${start + i + 1}`).join(', ')})`, params };
 		});
+		if (!statements.length) return;
 		await asBatch(spec, 'Delete', ids.length, async () => {
 			if (client) {
 				for (const statement of statements) await client.query(statement.sql, statement.params);

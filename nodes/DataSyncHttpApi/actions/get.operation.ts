@@ -1,5 +1,5 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { HttpApiError, mapLimit, readPath, recordUrl, sendWithRetry } from '../../../lib/connectors/http/client';
+import { HttpApiError, idPathProblem, mapLimit, readPath, recordUrl, sendWithRetry } from '../../../lib/connectors/http/client';
 import { apiError, asOutput, httpContext, recordToItem } from './common';
 
 const properties: INodeProperties[] = [
@@ -31,6 +31,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const continueOnFail = this.continueOnFail();
 	const results = await mapLimit(ids, ctx.concurrency, async (id, i) => {
 		if (!id) return { i, error: new Error(`item ${i}: parameter "ID" is empty`) };
+		const problem = idPathProblem(id);
+		if (problem) return { i, error: new Error(`item ${i}: parameter "ID": ${problem}`) };
 		const what = `${ctx.entity} ${id}`;
 		const answer = await sendWithRetry(ctx.send, { method: 'GET', url: recordUrl(ctx.baseUrl, ctx.collection, id), timeoutMs: ctx.policy.timeoutMs }, ctx.policy, what).then(
 			(response) => ({ i, response }),

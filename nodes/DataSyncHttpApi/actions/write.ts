@@ -1,5 +1,5 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { header, HttpApiError, mapLimit, readPath, recordUrl, resolveUrl, sendWithRetry, type HttpMethod, type HttpResponse } from '../../../lib/connectors/http/client';
+import { header, HttpApiError, idPathProblem, mapLimit, readPath, recordUrl, resolveUrl, sendWithRetry, type HttpMethod, type HttpResponse } from '../../../lib/connectors/http/client';
 import { expectShape, parseSyncItem, SyncItemError, type SyncItem } from '../../../lib/item';
 import { matchValue, parseMatchKeys, type MatchKey } from '../../../lib/engine/identity';
 import { apiError, httpContext, toIso, type HttpContext } from './common';
@@ -232,6 +232,8 @@ export async function writeItems(fn: IExecuteFunctions, mode: WriteMode): Promis
 			const action =
 				mode === 'upsert' ? (item.op === 'delete' ? 'delete' : item.id === null ? 'create' : 'update') : mode;
 			if (action !== 'create' && item.id === null) throw new SyncItemError(`${label(item, index)}: ${action} needs the record's id`, index, 'id');
+			const problem = action !== 'create' && item.id !== null ? idPathProblem(item.id) : undefined;
+			if (problem) throw new SyncItemError(`${label(item, index)}: ${problem}`, index, 'id');
 			pending.push({ index, item, action });
 		} catch (error) {
 			fail(index, error);

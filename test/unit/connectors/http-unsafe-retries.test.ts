@@ -3,7 +3,7 @@
  * scripted `send` (no network): what is sent again, what is followed, and what each refusal says. The node
  * test test/nodes/hostile-connectors.test.ts runs the same rules against a real HTTP server.
  */
-import { sendWithRetry, type HttpRequest, type HttpResponse, type HttpSend, type RetryPolicy } from '../../../lib/connectors/http/client';
+import { HttpApiError, idPathProblem, recordUrl, sendWithRetry, type HttpRequest, type HttpResponse, type HttpSend, type RetryPolicy } from '../../../lib/connectors/http/client';
 
 const policy: RetryPolicy = { retries: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 1000, timeoutMs: 200 };
 const noSleep = async () => undefined;
@@ -89,4 +89,14 @@ test('a redirect loop stops after 5 redirects; a 3xx without a Location is an er
 	expect(loop.sent).toHaveLength(6);
 	const bare = scripted(answer(304));
 	await expect(sendWithRetry(bare.send, get, policy, 'x', noSleep)).rejects.toThrow('x: GET http://api.test/contacts answered 304 without a Location to follow');
+});
+
+test("record URLs: every id is one escaped segment, except '.' and '..', which URL parsers remove", () => {
+	expect(recordUrl('http://api.test/', '/contacts/', '../a b')).toBe('http://api.test/contacts/..%2Fa%20b');
+	expect(new URL(recordUrl('http://api.test', '/contacts', '%2e%2e')).pathname).toBe('/contacts/%252e%252e');
+	for (const id of ['.', '..']) {
+		expect(idPathProblem(id)).toBe(`the id ${JSON.stringify(id)} cannot be sent in a URL path (it would address the collection or its parent)`);
+		expect(() => recordUrl('http://api.test', '/contacts', id)).toThrow(HttpApiError);
+	}
+	expect(idPathProblem('')).toBe('the id is empty');
 });
