@@ -1,7 +1,8 @@
 /**
  * Sensitive data and credentials in stock n8n (issue 13, item 4), through the shipped template
- * bidirectional-contacts: System A = a CRM in real Postgres, System B = an ERP in real MariaDB, the store
- * in an SQLite file, n8n logging at debug level.
+ * bidirectional-contacts: System A = a CRM in real Postgres, System B = an ERP in real MariaDB, n8n logging
+ * at debug level. Twice: one n8n process with the store and n8n's data in SQLite files, and queue mode
+ * (a main process and a worker on Redis) with the store and n8n's data in Postgres.
  *
  * What "sensitive" means here (lib/mapping/FORMAT.md, lib/engine/README.md):
  * - the Mapper's sensitive fields (canonical `nationalId`, `passwordHash`; crm `ssn`, `passwordHash`;
@@ -19,9 +20,9 @@
  * that the database refuses with a row-quoting error. Errors are provoked with distinctive credentials: a
  * wrong MariaDB password, a Postgres store that refuses connections, REST calls answered 401 / 500 or
  * refused (bearer token, header key, query key) and a webhook signed with the wrong secret. Then the test
- * scans: both tables, every table of the store (rows as text, and the file bytes with its WAL), the
- * conflict records, every saved execution (public API, includeData) node by node, n8n's own database file
- * and every log file n8n wrote.
+ * scans: both tables, every table of the store (rows as text; an SQLite store also as file bytes with its
+ * WAL), the conflict records, every saved execution (public API, includeData) node by node, n8n's own
+ * database (file bytes, or every Postgres table as text) and every log file n8n wrote (main and worker).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
