@@ -5,6 +5,7 @@
 import type { SyncItem } from '../item';
 import { canonicalHash } from './hash';
 import { advanceRunCursors } from './cursor';
+import { isUnread } from './identity';
 import type { Store } from './store/store';
 
 export interface RateLimit {
@@ -73,11 +74,27 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		const checkHash = options.writtenHashCheck ?? true;
 		// The data's hash serves the written-hash check and the delivery mark; neither on, not computed.
 		const hashed = checkHash || window > 0;
+		const own: Array<{ item: SyncItem; sourceIndex: number }> = [];
 		for (let sourceIndex = 0; sourceIndex < items.length; sourceIndex++) {
 			const item = items[sourceIndex];
-			if (options.ownActor !== undefined && item.actor === options.ownActor) block(item, sourceIndex, 'own-actor', `made by the sync's own actor ${item.actor}`);
+			if (options.ownActor !== undefined && item.actor === options.ownActor) own.push({ item, sourceIndex });
 			else if (item.trace.hops > maxHops) block(item, sourceIndex, 'hop-limit', `travelled ${item.trace.hops} hops, more than ${maxHops}`);
 			else open.push({ item, sourceIndex, hash: hashed ? canonicalHash(item.data) : '' });
+		}
+		if (own.length) {
+			// A row the sync wrote whose link is unread (a create found it by match key: an execution that died
+			// before Commit had written it) is read like any other: its values meet the golden record, and
+			// until it is read no change is planned for it.
+			const unread = new Set<string>();
+			for (const entity of new Set(own.map((o) => o.item.entity))) {
+				const refs = own.filter((o) => o.item.entity === entity && o.item.id !== null).map((o) => ({ system: o.item.system, id: o.item.id as string }));
+				for (const link of await tx.linksByExternalId(entity, refs)) if (isUnread(link)) unread.add(`${entity}\u0000${link.system}\u0000${link.externalId}`);
+			}
+			for (const { item, sourceIndex } of own) {
+				if (unread.has(`${item.entity}\u0000${item.system}\u0000${item.id}`)) open.push({ item, sourceIndex, hash: hashed ? canonicalHash(item.data) : '' });
+				else block(item, sourceIndex, 'own-actor', `made by the sync's own actor ${item.actor}`);
+			}
+			if (unread.size) open.sort((a, b) => a.sourceIndex - b.sourceIndex);
 		}
 
 		if (checkHash && open.length) {

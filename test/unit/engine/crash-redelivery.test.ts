@@ -3,8 +3,11 @@
  * Resolver planned a create and before Commit; the same records are read again and again (a Refresh, a
  * night's pages) while the dead run's create still counts as in flight. The Loop Guard drops those
  * re-reads as duplicates of the dead run's delivery only while its create is in flight; after that the
- * next re-read is handled and the create redone — however often the re-reads came. On both backends.
+ * next re-read is handled and the create redone — however often the re-reads came. The row the dead
+ * run had written carries the sync's own actor; once a later create finds it by match key (an unread
+ * link), the Loop Guard lets it be read, or no change would ever be planned for it again. On both backends.
  */
+import { commit } from '../../../lib/engine/commit';
 import { guard } from '../../../lib/engine/guard';
 import { resolve } from '../../../lib/engine/resolve';
 import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
@@ -70,5 +73,22 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('re-deliveri
 		at(15);
 		const again = options({ systems: ['crm', 'erp'] });
 		expect((await guard(store, { sync: again.sync, runId: again.runId }, [newer])).blocked).toEqual([]);
+	});
+
+	it('a row the sync wrote, found by a create later (unread link), passes the own-actor check when read; a row it wrote and committed does not', async () => {
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [change('crm', 'c3', { email: 'c3@x.io', name: 'Ed' }), change('crm', 'c4', { email: 'c4@x.io', name: 'Flo' })]);
+		const [toE3, toE4] = r.changes.map((c) => c.item);
+		await commit(store, { sync: o.sync, runId: o.runId }, [
+			{ entity: 'contact', system: 'erp', key: toE3.key as string, op: 'upsert', id: 'e3', data: toE3.data, outcome: 'matched', changedAt: T1 },
+			{ entity: 'contact', system: 'erp', key: toE4.key as string, op: 'upsert', id: 'e4', data: toE4.data, changedAt: T1 },
+		]);
+		const g = options({ systems: ['crm', 'erp'] });
+		const out = await guard(store, { sync: g.sync, runId: g.runId, ownActor: 'datasync' }, [
+			change('erp', 'e3', { email: 'c3@x.io', name: 'Ed (old)' }, { actor: 'datasync', changedAt: T1 }),
+			change('erp', 'e4', { email: 'c4@x.io', name: 'Flo' }, { actor: 'datasync', changedAt: T1 }),
+		]);
+		expect(out.passed.map((p) => p.item.id)).toEqual(['e3']);
+		expect(out.blocked.map((b) => [b.item.id, b.reason])).toEqual([['e4', 'own-actor']]);
 	});
 });
