@@ -15,6 +15,8 @@ import { DataSyncDatabase } from '../../nodes/DataSyncDatabase/DataSyncDatabase.
 import { DataSyncHttpApi } from '../../nodes/DataSyncHttpApi/DataSyncHttpApi.node';
 import { runNode, type RunNodeResult } from '../helpers/run-node';
 import { openFixture, type DialectFixture } from '../unit/connectors/fixtures';
+import { startPrivateMariaDb, type PrivateServer } from '../helpers/private-servers';
+import mysql from 'mysql2/promise';
 
 jest.setTimeout(60_000);
 
@@ -354,6 +356,84 @@ describe.each(DIALECTS)('DataSync Database on %s', (dialect) => {
 		else expect(v).toBe(expected);
 		expect(await counts(f)).toEqual(before);
 		await f.query(`UPDATE limits SET ${f.q(field)} = ${dialect === 'postgres' ? '$1' : '?'} WHERE id = 1`, [seed[0][field]]);
+	});
+});
+
+/**
+ * A MariaDB server of this test's own whose sql_mode is lax, as many production servers are: not strict
+ * (values too long are cut, with a warning) and NO_BACKSLASH_ESCAPES (the driver escapes a quote as \').
+ * The transport sets its sessions strict and with backslash escapes, whatever the server says.
+ */
+describe('DataSync Database on a MariaDB server with a lax sql_mode', () => {
+	let server: PrivateServer;
+	let admin: mysql.Connection;
+	let f: Fixture;
+
+	beforeAll(async () => {
+		server = await startPrivateMariaDb('lax');
+		admin = await mysql.createConnection({ ...server.config, dateStrings: true });
+		await admin.query(`SET GLOBAL sql_mode = 'NO_BACKSLASH_ESCAPES'`);
+		await admin.end();
+		admin = await mysql.createConnection({ ...server.config, dateStrings: true });
+		await admin.query('CREATE TABLE victim (id integer PRIMARY KEY, note text)');
+		await admin.query(`INSERT INTO victim VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
+		await admin.query('CREATE TABLE notes (id int AUTO_INCREMENT PRIMARY KEY, updated_at datetime(6), note text, tiny tinytext)');
+		await admin.query(`INSERT INTO notes (updated_at, note) VALUES ('2024-01-01 00:00:00', 'seed')`);
+		const query = async (sql: string) => (await admin.query(sql))[0] as Array<Record<string, unknown>>;
+		f = { dialect: 'mysql', config: { dialect: 'mysql', ...server.config }, creds: { dialect: 'mysql', ...server.config }, query, q: (n) => `\`${n}\``, drop: async () => undefined };
+	}, 240_000);
+
+	afterAll(async () => {
+		await closeSharedTransports();
+		await admin?.end();
+		await server?.destroy();
+	});
+
+	const settings = { table: 'notes', idColumn: 'id', updatedAtColumn: 'updated_at' };
+
+	test("the server really is lax: a plain mysql2 session cuts a value too long, and its escaping of a quote breaks", async () => {
+		counted('MariaDB with a lax sql_mode');
+		const mode = String((await f.query('SELECT @@SESSION.sql_mode AS m'))[0].m);
+		expect(mode.split(',')).toContain('NO_BACKSLASH_ESCAPES');
+		expect(mode).not.toMatch(/STRICT/);
+		await admin.query('INSERT INTO notes (id, tiny) VALUES (99, ?)', ['x'.repeat(300)]);
+		expect(String((await f.query('SELECT tiny FROM notes WHERE id = 99'))[0].tiny)).toHaveLength(255);
+		await admin.query('DELETE FROM notes WHERE id = 99');
+		await expect(admin.query('INSERT INTO notes (id, note) VALUES (98, ?)', ["it's"])).rejects.toThrow(/You have an error in your SQL syntax/);
+	});
+
+	test.each([
+		['a backslash before a quote', "it\\'s' OR 1=1; DROP TABLE victim; -- \\"],
+		['backslash escapes', '\\0 \\n \\Z \\\\ \\%'],
+		['a NUL and a quote', "a\u0000'b"],
+	])('a value with %s is written as given and the victim survives', async (_what, value) => {
+		counted('MariaDB with a lax sql_mode');
+		const before = await counts(f);
+		ok(await runDb(f, { ...settings, operation: 'upsert' }, [change('1', { note: value })]));
+		expect((await f.query('SELECT note FROM notes WHERE id = 1'))[0].note).toBe(value);
+		expect(await counts(f)).toEqual(before);
+	});
+
+	test('a value too long for a TEXT column (no length the sync checks) is refused by the strict session, not cut; nothing of the batch is written', async () => {
+		counted('MariaDB with a lax sql_mode');
+		const before = await counts(f);
+		const seed = await f.query('SELECT * FROM notes ORDER BY id');
+		const result = await runDb(f, { ...settings, operation: 'upsert' }, [change(null, { note: 'fine' }), change('1', { tiny: 'x'.repeat(300) })]);
+		expect(result.error?.message).toBe(`item 1 (thing / erp / 1): field "tiny": Data too long for column 'tiny'`);
+		expect(await counts(f)).toEqual(before);
+		expect(await f.query('SELECT * FROM notes ORDER BY id')).toEqual(seed);
+	});
+
+	test('with Continue On Fail the record MariaDB refused (named by its row) is set aside and the rest of its batch is written', async () => {
+		counted('MariaDB with a lax sql_mode');
+		const batch = [change(null, { note: 'one' }), change(null, { note: 'two', tiny: 'y'.repeat(256) }), change(null, { note: 'three' })];
+		const out = ok(await runDb(f, { ...settings, operation: 'upsert' }, batch, true));
+		expect(out[1].error).toBe(`item 1 (thing / erp / new): field "tiny": Data too long for column 'tiny'`);
+		expect([out[0].outcome, out[2].outcome]).toEqual(['written', 'written']);
+		const rows = await f.query(`SELECT note FROM notes WHERE id IN (${out[0].id}, ${out[2].id}) ORDER BY id`);
+		expect(rows.map((r) => r.note)).toEqual(['one', 'three']);
+		expect((await f.query(`SELECT COUNT(*) AS n FROM notes WHERE note = 'two'`))[0].n).toBe(0);
+		await f.query(`DELETE FROM notes WHERE id IN (${out[0].id}, ${out[2].id})`);
 	});
 });
 

@@ -6,7 +6,7 @@
  */
 import mysql from 'mysql2/promise';
 import type { FieldPacket, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { SyncCursor } from '../../item';
+import { SyncItemError, type SyncCursor } from '../../item';
 import {
 	asBatch,
 	checkColumns,
@@ -35,6 +35,9 @@ const MAX_VALUES = 50_000;
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
 type ColumnKind = 'timestamp' | 'other';
+
+/** The server's sql_mode with strictness added and the modes that break mysql2's escaping taken out. */
+const SESSION_SQL_MODE = `CONCAT_WS(',', 'STRICT_ALL_TABLES', 'NO_ZERO_IN_DATE', 'NO_ZERO_DATE', NULLIF(TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','), ',ANSI_QUOTES,', ',')), ''))`;
 
 function quote(name: string): string {
 	return `\`${name.replace(/`/g, '``')}\``;
@@ -106,6 +109,24 @@ function limitOf(type: string, full: string, chars: unknown, precision: unknown,
 	return undefined;
 }
 
+/** MySQL errors about one value of one row: too long, out of range, not of the column's type. */
+const VALUE_ERRORS = new Set([1264, 1265, 1292, 1366, 1406]);
+
+/**
+ * A MySQL error about one value ("Data too long for column 'x' at row 3") as an error of that record and
+ * field, so Continue On Fail can set that record aside; undefined for any other error.
+ */
+function valueError(error: unknown, recordAt: (row: number) => { label: string; index: number } | undefined): SyncItemError | undefined {
+	const e = error as { errno?: number; sqlMessage?: string };
+	if (e.errno === undefined || !VALUE_ERRORS.has(e.errno) || !e.sqlMessage) return undefined;
+	const m = /column '((?:[^']|'')*)' at row (\d+)/.exec(e.sqlMessage);
+	const record = m ? recordAt(Number(m[2]) - 1) : undefined;
+	if (!m || !record) return undefined;
+	const field = m[1].replace(/''/g, "'");
+	// The row number counts within one statement of the batch: the record's label says which it is.
+	return new SyncItemError(`${record.label}: field "${field}": ${e.sqlMessage.replace(/ at row \d+$/, '')}`, record.index, `data.${field}`);
+}
+
 export class MySqlTransport implements SqlTransport {
 	readonly dialect = 'mysql' as const;
 
@@ -141,9 +162,11 @@ export class MySqlTransport implements SqlTransport {
 						? { rejectUnauthorized: false }
 						: undefined,
 		});
-		// Every session in UTC, so TIMESTAMP columns read and compare the same on every server.
+		// Every session in UTC, so TIMESTAMP columns read and compare the same on every server; and strict,
+		// whatever the server's sql_mode: without STRICT_ALL_TABLES a value too long or out of range is cut or
+		// clamped with a warning, and under NO_BACKSLASH_ESCAPES the driver's escaping of quotes (\') fails.
 		this.pool.on('connection', (connection) => {
-			connection.query("SET time_zone = '+00:00'");
+			connection.query(`SET time_zone = '+00:00', sql_mode = ${SESSION_SQL_MODE}`);
 		});
 	}
 
@@ -301,7 +324,7 @@ export class MySqlTransport implements SqlTransport {
 	async upsert(spec: TableSpec, records: UpsertRecord[], options: WriteOptions, connection?: PoolConnection): Promise<string[]> {
 		const columns = await this.describe(spec, records);
 		const plan = planUpsert(spec, records, options, new Set(columns.keys()), options.now, this.limits.get(columns));
-		const statements: Array<{ sql: string; params: unknown[]; group: number; ids: string[] | null; rows: number }> = [];
+		const statements: Array<{ sql: string; params: unknown[]; group: number; ids: string[] | null; rows: number; first: number }> = [];
 		plan.groups.forEach((group, g) => {
 			const withId = group.records[0].id !== null;
 			const cols = withId ? [spec.idColumn, ...group.columns] : group.columns;
@@ -316,6 +339,7 @@ export class MySqlTransport implements SqlTransport {
 			});
 			const head = `INSERT INTO ${tableName(spec)} (${cols.map(quote).join(', ')}) VALUES ?`;
 			const set = (group.columns.length ? group.columns : [spec.idColumn]).map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ');
+			let first = 0;
 			for (const chunk of chunkBySize(tuples, cols.length)) {
 				statements.push({
 					sql: withId ? `${head} ON DUPLICATE KEY UPDATE ${set}` : head,
@@ -323,13 +347,17 @@ export class MySqlTransport implements SqlTransport {
 					group: g,
 					ids: withId ? chunk.map((tuple) => tuple[0] as string) : null,
 					rows: chunk.length,
+					first,
 				});
+				first += chunk.length;
 			}
 		});
 		const rowIds: string[][] = plan.groups.map(() => []);
 		const run = async (query: (sql: string, params: unknown[]) => Promise<ResultSetHeader>) => {
 			for (const statement of statements) {
-				const result = await query(statement.sql, statement.params);
+				const result = await query(statement.sql, statement.params).catch((error: unknown) => {
+					throw valueError(error, (row) => plan.groups[statement.group].records[statement.first + row]) ?? error;
+				});
 				if (statement.ids) {
 					rowIds[statement.group].push(...statement.ids);
 					continue;
