@@ -160,14 +160,23 @@ describe('DataSync Trigger in stock n8n: signed change notifications', () => {
 	});
 	const count = async () => (await n8n.executions(workflowId)).length;
 
-	/** Sends a request that must be refused, and proves that no execution started for it. */
+	let sentinels = 0;
+
+	/**
+	 * Sends a request that must be refused, and proves that no execution started for it: a signed change
+	 * sent after the refusal was answered must run, and once its execution has finished it is the only new
+	 * one (an execution the refused request had started would have started before it).
+	 */
 	async function expectRefused(body: string, headers: Record<string, string>, status: number, error: string | RegExp): Promise<void> {
-		const before = await count();
+		const before = new Set((await n8n.executions(workflowId)).map((e) => e.id));
 		const res = await post(body, headers);
 		expect({ status: res.status, body: res.body }).toEqual({ status, body: { error: expect.stringMatching(error) } });
-		// Give n8n the moment an execution would need to appear.
-		await sleep(1_500);
-		expect(await count()).toBe(before);
+		const sentinel = `sentinel-${++sentinels}`;
+		const next = JSON.stringify({ event: 'contact.updated', record: { id: sentinel } });
+		expect((await post(next, signedHeaders(next))).status).toBe(200);
+		const all = await n8n.waitForExecutions(workflowId, before.size + 1);
+		const started = all.filter((e) => !before.has(e.id)).map((e) => e.data!.resultData.runData['DataSync Trigger'][0].data!.main[0]!.map((i) => i.json.id));
+		expect(started).toEqual([[sentinel]]);
 	}
 
 	beforeAll(async () => {
@@ -315,7 +324,8 @@ describe('DataSync Trigger in stock n8n: signed change notifications', () => {
 		await expectRefused(notJson, { ...signedHeaders(notJson), 'content-type': 'text/plain' }, 415, /^the content type must be application\/json, got "text\/plain"$/);
 		const unknownOp = JSON.stringify({ event: 'contact.merged', record: { id: 7 } });
 		await expectRefused(unknownOp, signedHeaders(unknownOp), 400, /field "event" \(the operation\) is "contact\.merged", not one of contact\.created, contact\.updated/);
-		expect(await count()).toBe(3);
+		// The three accepted changes and one sentinel per refusal, nothing else.
+		expect(await count()).toBe(3 + sentinels);
 	});
 });
 
@@ -360,11 +370,11 @@ describe('DataSync Trigger in stock n8n: rotating the signing secret', () => {
 		expect((await send(OLD, 2)).status).toBe(200);
 		const refused = await send('an-unrelated-secret-0123456789', 3);
 		expect({ status: refused.status, body: refused.body }).toEqual({ status: 401, body: { error: 'signature does not match' } });
-		const executions = await n8n.waitForExecutions(workflowId, 2);
+		// A change sent after the refusal runs; once it has, the refused one would have too: it never did.
+		expect((await send(NEW, 4)).status).toBe(200);
+		const executions = await n8n.waitForExecutions(workflowId, 3);
 		const ids = executions.map((e) => e.data!.resultData.runData['DataSync Trigger'][0].data!.main[0]![0].json.id);
-		expect(ids.sort()).toEqual(['1', '2']);
-		await sleep(1_500);
-		expect(await n8n.executions(workflowId)).toHaveLength(2);
+		expect(ids.sort()).toEqual(['1', '2', '4']);
 	});
 });
 
@@ -412,12 +422,12 @@ describe('DataSync Trigger in stock n8n: typeVersion 1.1 (the default) behaves a
 		expect(await send(4, 'text/plain')).toMatchObject({ status: 415, body: { error: 'the content type must be application/json, got "text/plain"' } });
 		const forged = await send(3, 'application/json', 'a-guessed-secret-that-is-wrong');
 		expect({ status: forged.status, body: forged.body }).toEqual({ status: 401, body: { error: 'signature does not match' } });
-		const executions = await n8n.waitForExecutions(workflowId, 2);
+		// A change sent after the refusals runs; once it has, the refused ones (3 and 4) would have too: they never did.
+		expect(await send(5, 'application/json')).toMatchObject({ status: 200, body: { received: 1 } });
+		const executions = await n8n.waitForExecutions(workflowId, 3);
 		const items = executions.map((e) => e.data!.resultData.runData['DataSync Trigger'][0].data!.main[0]![0].json);
-		expect(items.map((i) => i.id).sort()).toEqual(['1', '2']);
-		expect(items[0]).toMatchObject({ entity: 'contact', system: 'crm', op: 'upsert', shape: 'system', data: { name: HOSTILE } });
-		await sleep(1_500);
-		expect(await n8n.executions(workflowId)).toHaveLength(2);
+		expect(items.map((i) => i.id).sort()).toEqual(['1', '2', '5']);
+		expect(items.find((i) => i.id === '1')).toMatchObject({ entity: 'contact', system: 'crm', op: 'upsert', shape: 'system', data: { name: HOSTILE } });
 	});
 });
 
