@@ -66,6 +66,8 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 	return store.transaction(async (tx) => {
 		const now = new Date(tx.now);
 		const result: GuardResult = { passed: [], blocked: [], breakerTripped: false };
+		/** Duplicates of deliveries whose run has not committed them yet, with their delivery hash. */
+		const held = new Map<SyncItem, string>();
 		let open: Array<{ item: SyncItem; sourceIndex: number; hash: string }> = [];
 		const block = (item: SyncItem, sourceIndex: number, reason: BlockReason, detail: string) => {
 			result.blocked.push({ item, sourceIndex, reason, detail });
@@ -124,13 +126,16 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		if (window > 0 && open.length) {
 			// One hash per delivery, used for the lookup and the batch's own repeats.
 			const deliveries = open.map((o) => canonicalHash({ entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash }));
-			const seen = await tx.seenDeliveries(deliveries, new Date(now.getTime() - window * 1000).toISOString(), options.runId ?? null);
+			const inFlight = new Set<string>();
+			const seen = await tx.seenDeliveries(deliveries, new Date(now.getTime() - window * 1000).toISOString(), options.runId ?? null, inFlight);
 			const inBatch = new Set<string>();
 			const next: typeof open = [];
 			open.forEach((o, i) => {
 				const h = deliveries[i];
-				if (seen.has(h) || inBatch.has(h)) block(o.item, o.sourceIndex, 'duplicate-delivery', `the same change arrived within ${window} s`);
-				else next.push(o);
+				if (seen.has(h) || inBatch.has(h)) {
+					block(o.item, o.sourceIndex, 'duplicate-delivery', `the same change arrived within ${window} s`);
+					if (seen.has(h) && inFlight.has(h)) held.set(o.item, h);
+				} else next.push(o);
 				inBatch.add(h);
 			});
 			open = next;
@@ -186,9 +191,19 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		result.blocked.sort((a, b) => a.sourceIndex - b.sourceIndex);
 		if (options.runId) {
 			const cursors = result.blocked
-				.filter((b) => b.item.trace.cursor)
+				.filter((b) => b.item.trace.cursor && !held.has(b.item))
 				.map((b) => ({ sync: options.sync, system: b.item.system, entity: b.item.entity, cursor: b.item.trace.cursor! }));
 			await tx.saveRunCursors(options.runId, cursors);
+			// A duplicate of a delivery whose run has not committed it yet (in flight, or dead between the
+			// write and Commit) holds this run's cursors: were they to move past it, the poll would never read
+			// the record again, and the dead run's change would never be redone. A `deferred` planned change
+			// holds them (as the Resolver's for a create in flight); the next poll reads the record again.
+			const holds = [...held].filter(([item]) => item.trace.cursor);
+			if (holds.length) {
+				await tx.savePlanned(
+					holds.map(([item, hash]) => ({ runId: options.runId!, entity: item.entity, key: `delivery:${hash}`, system: item.system, op: 'upsert' as const, data: {}, status: 'deferred' as const, createdAt: tx.now })),
+				);
+			}
 			// When some pass, the Resolver (nothing planned) or Commit (all written) moves them with its own.
 			if (result.passed.length === 0 && (await tx.countPlanned(options.runId)) === 0) await advanceRunCursors(tx, options.runId);
 		}

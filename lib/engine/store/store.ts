@@ -733,22 +733,26 @@ export class StoreTx {
 	 * before): a re-delivery of that change is then handled, not dropped. A delivery found to be a duplicate
 	 * leaves the mark to the run that handles it: were it to take the mark over, re-deliveries coming
 	 * more often than the window (a Refresh run again and again after n8n died) would keep each other
-	 * blocked and the dead run's change would never be redone.
+	 * blocked and the dead run's change would never be redone. The hashes whose mark belongs to a run
+	 * that still has a change planned and not committed are added to `inFlight`.
 	 */
-	async seenDeliveries(hashes: string[], since: string, runId: string | null = null): Promise<Set<string>> {
+	async seenDeliveries(hashes: string[], since: string, runId: string | null = null, inFlight?: Set<string>): Promise<Set<string>> {
 		if (!hashes.length) return new Set();
 		const list = this.batch({ hash: 'text' }, [...new Set(hashes)], (hash) => ({ hash }));
 		const t = Date.parse(this.now);
 		const stuck = new Date(t - STUCK_MS).toISOString();
 		const fresh = new Date(t - 30_000).toISOString();
+		// in_flight: the run that took the mark still has a change planned and not committed (see guard).
 		const rows = await this.sql.all(
-			`SELECT d.hash FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?
+			`SELECT d.hash, CASE WHEN EXISTS (SELECT 1 FROM planned_change q WHERE q.run_id = d.run_id AND q.status = 'planned') THEN 1 ELSE 0 END AS in_flight
+			FROM ${list.from} ${this.join} delivery d ON d.hash = r.hash AND d.seen_at >= ?
 			WHERE d.run_id IS NULL OR (
 				NOT EXISTS (SELECT 1 FROM planned_change p WHERE p.run_id = d.run_id AND (p.status IN ('failed', 'deferred') OR p.created_at < ?))
 				AND (d.seen_at >= ? OR EXISTS (SELECT 1 FROM run x WHERE x.run_id = d.run_id)))`,
 			[list.param, since, stuck, fresh],
 		);
 		const seen = new Set(rows.map((r) => String(r.hash)));
+		if (inFlight) for (const r of rows) if (Number(r.in_flight) === 1) inFlight.add(String(r.hash));
 		const handled = [...new Set(hashes)].filter((hash) => !seen.has(hash));
 		if (handled.length) {
 			const marks = this.batch({ hash: 'text' }, handled, (hash) => ({ hash }));

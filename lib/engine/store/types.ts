@@ -112,7 +112,10 @@ export interface PlannedChange {
 	system: string;
 	op: 'upsert' | 'delete';
 	data: CanonicalData;
-	/** `deferred`: not planned because another run has the same create in flight; it holds this run's cursor. */
+	/**
+	 * `deferred`: not planned because another run has the same create in flight, or (key `delivery:<hash>`,
+	 * from the Loop Guard) a re-read of a change another run has not committed yet; it holds this run's cursor.
+	 */
 	status: 'planned' | 'failed' | 'deferred';
 	createdAt: string;
 }
