@@ -1,7 +1,7 @@
 /**
  * What the crash tests of issue 13 share (reliability-crash, reliability-queue-crash): seeding A, the
  * convergence check after a recovery (every record of A in B with its mapped values, no duplicate row,
- * each golden record linked once per system), the cursor check (never ahead of what was written) and the
+ * each golden record linked once per system, no link left unread), the cursor check (never ahead of what was written) and the
  * audit of the redone work.
  */
 import type { Store } from '../../lib/engine';
@@ -40,6 +40,8 @@ export interface Convergence {
 	rowsLinkedTwice: string[];
 	unlinkedA: number;
 	unlinkedB: number;
+	/** Links a create made by match key and never read since: no change is planned for them until read. */
+	unreadLinks: number;
 }
 
 /** Every record of A in B (mapped), no duplicate, each golden record linked once per system. */
@@ -77,6 +79,7 @@ export async function convergence(crm: CrmSystem, erp: ErpSystem, store: Store):
 		rowsLinkedTwice: [...perRow].filter(([, n]) => n > 1).map(([r]) => r),
 		unlinkedA: a.filter((r) => !perRow.has(`crm ${String(r.id)}`)).length,
 		unlinkedB: b.filter((r) => !perRow.has(`erp ${String(r.contact_id)}`)).length,
+		unreadLinks: (await store.unreadLinks('contact', 'erp', 100_000)).length + (await store.unreadLinks('contact', 'crm', 100_000)).length,
 	};
 }
 
@@ -91,7 +94,8 @@ export function converged(c: Convergence, total: number): boolean {
 		c.keysNotLinkedOncePerSystem.length === 0 &&
 		c.rowsLinkedTwice.length === 0 &&
 		c.unlinkedA === 0 &&
-		c.unlinkedB === 0
+		c.unlinkedB === 0 &&
+		c.unreadLinks === 0
 	);
 }
 
