@@ -75,6 +75,8 @@ export const HOSTILE_STRINGS = [
 	'12.505',
 	'9007199254740993',
 	'__proto__',
+	'__proto__.polluted',
+	'constructor.prototype.polluted',
 	'constructor',
 	'prototype',
 	'toString',
@@ -200,12 +202,22 @@ export const garbledDocument = fc.tuple(fc.constantFrom(...SHIPPED_MAPPING_NAMES
 export function compileGarbled({ name, mutations }: { name: string; mutations: Mutation[] }): void {
 	const { doc, touched } = mutate(SHIPPED_MAPPINGS[name], mutations);
 	let thrown: unknown;
+	let compiled: ReturnType<typeof compileMapping> | undefined;
 	try {
-		compileMapping(doc);
+		compiled = compileMapping(doc);
 	} catch (e) {
 		thrown = e;
 	}
 	assertNoPollution();
+	// What compiled maps its system's example record both ways without a throw or a changed prototype.
+	for (const [system, mapper] of compiled?.systems ?? []) {
+		const example = SHIPPED_MAPPINGS[name].examples?.[system];
+		if (!example) continue;
+		const inbound = mapper.toCanonical(structuredClone(example), '1');
+		checkOutcome(inbound, compiled!.entity, system, '1');
+		if (inbound.ok && mapper.supports('toSystem')) checkOutcome(mapper.toSystem(inbound.data, '1'), compiled!.entity, system, '1');
+		assertNoPollution();
+	}
 	count(thrown === undefined ? 'garbled: compiled' : 'garbled: refused');
 	if (thrown === undefined) return;
 	if (!(thrown instanceof MappingConfigError)) throw new Error(`compile threw ${(thrown as Error)?.name}: ${(thrown as Error)?.message}`, { cause: thrown });
@@ -223,7 +235,7 @@ export function compileGarbled({ name, mutations }: { name: string; mutations: M
 
 // ---- mapping: generated documents, applied both ways ------------------------------------------------
 
-const FIELD_NAMES = ['a', 'b', 'c', 'n.x', 'n.y', 'list[0]', 'list[1].v', 'constructor', 'constructor.prototype.x', 'toString', 'valueOf', 'currency'];
+const FIELD_NAMES = ['a', 'b', 'c', 'n.x', 'n.y', 'list[0]', 'list[1].v', 'constructor', 'constructor.prototype.x', 'toString', 'valueOf', 'currency', '__proto__', '__proto__.polluted', 'a.__proto__.polluted'];
 
 const options: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 	fc.constant({}),
@@ -301,8 +313,8 @@ const ROW_TEMPLATES: Array<{ transform?: string; options?: Record<string, unknow
 ];
 
 /** Distinct field names per side, so that well-formed rows do not overlap. */
-const CANONICAL_NAMES = ['a', 'b', 'c', 'n.x', 'n.y', 'list[0]', 'constructor', 'toString', 'valueOf', 'd'];
-const SYSTEM_NAMES = ['a', 'b', 'c', 's.x', 's.y', 'arr[0]', 'constructor', 'hasOwnProperty', 'valueOf', 'e'];
+const CANONICAL_NAMES = ['a', 'b', 'c', 'n.x', 'n.y', 'list[0]', 'constructor', 'toString', 'valueOf', 'd', '__proto__.polluted'];
+const SYSTEM_NAMES = ['a', 'b', 'c', 's.x', 's.y', 'arr[0]', 'constructor', 'hasOwnProperty', 'valueOf', 'e', 'x.__proto__.polluted'];
 
 const wellFormedRows = fc
 	.tuple(
