@@ -294,8 +294,8 @@ export interface ColumnLimit {
 	maxChars?: number;
 	/** Integer columns: the range, inclusive. */
 	integer?: { min: bigint; max: bigint };
-	/** numeric(p, s) / decimal(p, s). */
-	numeric?: { precision: number; scale: number };
+	/** numeric(p, s) / decimal(p, s); `nan`: the column also takes NaN (Postgres). */
+	numeric?: { precision: number; scale: number; nan?: boolean };
 	/** Date and time columns; `infinity`: Postgres also takes 'infinity' and '-infinity'. */
 	time?: { infinity?: boolean };
 }
@@ -391,7 +391,8 @@ export function checkValue(value: string | number | bigint, limit: ColumnLimit |
 			refuse(`is ${shown(value)}, out of range for column "${field}" (${limit.integer.min} to ${limit.integer.max})`);
 		}
 	}
-	if (limit.numeric) {
+	const nan = typeof value === 'number' ? Number.isNaN(value) : typeof value === 'string' && /^\s*nan\s*$/i.test(value);
+	if (limit.numeric && !(limit.numeric.nan && nan)) {
 		const digits = integerDigits(value, limit.numeric.scale);
 		const allowed = limit.numeric.precision - limit.numeric.scale;
 		if (digits === undefined) refuse(`is ${shown(value)}, not a number (column "${field}" is ${limit.type})`);

@@ -85,10 +85,10 @@ function limitOf(type: string, typmod: number, full: string): ColumnLimit | unde
 	if ((type === 'varchar' || type === 'bpchar') && typmod > 4) return { type: full, maxChars: typmod - 4 };
 	if (Object.hasOwn(PG_INTEGERS, type)) return { type: full, integer: PG_INTEGERS[type] };
 	if (type === 'numeric') {
-		// An unconstrained numeric takes any number; numeric(p,s) keeps p - s digits before the point.
-		if (typmod < 4) return { type: full, numeric: { precision: 1000, scale: 0 } };
+		// An unconstrained numeric takes any number (and NaN, Infinity): left to Postgres.
+		if (typmod < 4) return undefined;
 		const mod = typmod - 4;
-		return { type: full, numeric: { precision: (mod >> 16) & 0xffff, scale: mod & 0xffff } };
+		return { type: full, numeric: { precision: (mod >> 16) & 0xffff, scale: mod & 0xffff, nan: true } };
 	}
 	if (type === 'timestamp' || type === 'timestamptz' || type === 'date') return { type: full, time: { infinity: true } };
 	return undefined;

@@ -63,6 +63,10 @@ test('decimals: digits before the point after the rounding the database does', (
 	for (const bad of [1000, 999.995, '999.999', '-1000', 1e30]) expect(refusal(bad, dec)?.message).toMatch(/more than 3 digits before the point \(column "f" is numeric\(5,2\)\)$/);
 	expect(refusal('12,5', dec)?.message).toMatch(/is "12,5", not a number/);
 	expect(refusal(Number.POSITIVE_INFINITY, dec)?.message).toMatch(/not a number/);
+	expect(refusal('NaN', dec)?.message).toMatch(/is "NaN", not a number/);
+	const pgDec: ColumnLimit = { type: 'numeric(5,2)', numeric: { precision: 5, scale: 2, nan: true } };
+	for (const ok of ['NaN', ' nan ', Number.NaN]) expect(refusal(ok, pgDec)).toBeUndefined();
+	expect(refusal(1000, pgDec)?.message).toMatch(/more than 3 digits before the point/);
 });
 
 test('date-times: text must exist as written; Postgres columns also take infinity', () => {
