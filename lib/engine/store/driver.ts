@@ -437,7 +437,10 @@ export class PgDriver implements Driver {
 			if (lost) throw describeUnavailable(done.error, this.where);
 			const code = (done.error as { code?: string }).code;
 			if (attempt >= 30 || !code || !PG_RETRY_CODES.has(code)) throw done.error;
-			await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+			// Full jitter, growing to 2 s: with ten executions at once on two workers a wait capped at 200 ms
+			// kept the same batches colliding until all 30 attempts were spent (the load test's Conflict
+			// Resolver failed with "could not serialize access"); longer waits let them pass one by one.
+			await sleep(Math.random() * Math.min(2000, 10 * 2 ** attempt));
 		}
 	}
 
