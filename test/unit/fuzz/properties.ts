@@ -9,8 +9,7 @@
  */
 import fc from 'fast-check';
 
-import * as webhookChanges from '../../../lib/connectors/webhook/changes';
-import { PayloadError, type ChangeFields } from '../../../lib/connectors/webhook/changes';
+import { DEFAULT_LIMITS, PayloadError, parseDelivery, type ChangeFields } from '../../../lib/connectors/webhook/changes';
 import type { SyncItem } from '../../../lib/item';
 import { MappingConfigError, SHIPPED_MAPPINGS, SHIPPED_MAPPING_NAMES, compileMapping, type FieldError, type MapOutcome, type MappingDocument } from '../../../lib/mapping';
 import { parsePath } from '../../../lib/mapping/path';
@@ -556,7 +555,7 @@ export const rawBody: fc.Arbitrary<Buffer> = fc.oneof(
 
 export interface BodyParser {
 	name: string;
-	/** Whether it promises bounded printable ids and refuses `__proto__` keys (parseDelivery does). */
+	/** Whether it promises bounded printable ids, refuses `__proto__` keys and answers with a status (parseDelivery does). */
 	strict: boolean;
 	parse(raw: Buffer, fields: ChangeFields, contentType: string | undefined): SyncItem[];
 }
@@ -570,36 +569,14 @@ export const contentType = fc.oneof(
 // No control characters, no lone surrogates, no line or paragraph separator (docs/connectors.md, record ids).
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\u2028\u2029]+$/u;
 
-/**
- * The parser under test: `parseDelivery` (raw bytes, content type, limits) once lib/connectors/webhook
- * has it; until then `parseChanges` on the JSON the trigger parses, with invalid JSON refused as the
- * trigger does (400) — the weaker promises only.
- */
+/** The parser under test: the trigger's `parseDelivery` (raw bytes, content type, default limits). */
 export function bodyParser(): BodyParser {
-	const parseDelivery = (webhookChanges as unknown as Record<string, unknown>).parseDelivery as
-		| ((raw: Buffer, meta: { contentType?: string }, fields: ChangeFields, context: { entity: string; system: string; runId: string }) => SyncItem[])
-		| undefined;
 	const context = { entity: 'contact', system: 'crm', runId: 'fuzz' };
-	if (typeof parseDelivery === 'function') {
-		return { name: 'parseDelivery', strict: true, parse: (raw, fields, type) => parseDelivery(raw, { contentType: type }, fields, context) };
-	}
-	return {
-		name: 'parseChanges',
-		strict: false,
-		parse: (raw, fields) => {
-			let body: unknown;
-			try {
-				body = JSON.parse(raw.toString('utf8'));
-			} catch {
-				throw new PayloadError('the body is not JSON');
-			}
-			return webhookChanges.parseChanges(body, fields, context);
-		},
-	};
+	return { name: 'parseDelivery', strict: true, parse: (raw, fields, type) => parseDelivery(raw, { contentType: type }, fields, context) };
 }
 
-/** The documented id limit (docs/connectors.md, DataSync Trigger): ids are at most this many characters. */
-export const MAX_ID_LENGTH = 255;
+/** The documented id limit (docs/connectors.md, DataSync Trigger): 255 characters by default. */
+export const MAX_ID_LENGTH = DEFAULT_LIMITS.maxIdLength;
 
 /** Only PayloadError is thrown; every item is well formed; no prototype changes. */
 export function parseBody(parser: BodyParser, raw: Buffer, fieldsIndex: number, type: string | undefined = 'application/json'): void {
