@@ -11,7 +11,7 @@
  * in B (a contact is not changed again while its previous change is still on its way). Measured:
  * - n8n's RSS: the sum of VmRSS over its process group (main process and task runner; the runner comes
  *   and goes) and the main process's alone, every 10 s, each with its least-squares slope in MB/hour
- *   (whole run, and after the first window as warm-up);
+ *   (whole run, after the first window as warm-up, and over the second half);
  * - the webhook's answer latency (send → HTTP answer) per request, and the end-to-end sync latency
  *   (send → the change readable in the other system's table, polled every 20 ms);
  * - p50 / p95 of both per window (`--window` minutes, default 2).
@@ -254,6 +254,7 @@ async function main(): Promise<number> {
 				maxMb: Math.round(Math.max(...rss.map((r) => r.mb))),
 				slopeMbPerHour: Number(slope(hours(rss)).toFixed(1)),
 				slopeAfterWarmupMbPerHour: Number(slope(hours(rss.filter((r) => r.t >= WINDOW_MIN * 60))).toFixed(1)),
+				slopeSecondHalfMbPerHour: Number(slope(hours(rss.filter((r) => r.t >= loadSeconds / 2))).toFixed(1)),
 				samples: rss.map((r) => ({ t: Math.round(r.t), mb: Math.round(r.mb) })),
 			},
 			mainProcessRss: {
@@ -262,6 +263,7 @@ async function main(): Promise<number> {
 				maxMb: Math.round(Math.max(...mainRss.map((r) => r.mb))),
 				slopeMbPerHour: Number(slope(hours(mainRss)).toFixed(1)),
 				slopeAfterWarmupMbPerHour: Number(slope(hours(mainRss.filter((r) => r.t >= WINDOW_MIN * 60))).toFixed(1)),
+				slopeSecondHalfMbPerHour: Number(slope(hours(mainRss.filter((r) => r.t >= loadSeconds / 2))).toFixed(1)),
 				samples: mainRss.map((r) => ({ t: Math.round(r.t), mb: Math.round(r.mb) })),
 			},
 			answer: { p50Ms: percentile(samples.map((s) => s.answerMs), 50), p95Ms: percentile(samples.map((s) => s.answerMs), 95) },
@@ -273,8 +275,8 @@ async function main(): Promise<number> {
 		};
 		mkdirSync(dirname(OUT), { recursive: true });
 		writeFileSync(OUT, JSON.stringify(result, null, 2));
-		console.log(`RSS: ${result.rss.startMb} → ${result.rss.endMb} MB (max ${result.rss.maxMb}), slope ${result.rss.slopeMbPerHour} MB/h (after warm-up ${result.rss.slopeAfterWarmupMbPerHour} MB/h)`);
-		console.log(`main process alone: ${result.mainProcessRss.startMb} → ${result.mainProcessRss.endMb} MB (max ${result.mainProcessRss.maxMb}), slope ${result.mainProcessRss.slopeMbPerHour} MB/h (after warm-up ${result.mainProcessRss.slopeAfterWarmupMbPerHour} MB/h)`);
+		console.log(`RSS: ${result.rss.startMb} → ${result.rss.endMb} MB (max ${result.rss.maxMb}), slope ${result.rss.slopeMbPerHour} MB/h (after warm-up ${result.rss.slopeAfterWarmupMbPerHour}, second half ${result.rss.slopeSecondHalfMbPerHour} MB/h)`);
+		console.log(`main process alone: ${result.mainProcessRss.startMb} → ${result.mainProcessRss.endMb} MB (max ${result.mainProcessRss.maxMb}), slope ${result.mainProcessRss.slopeMbPerHour} MB/h (after warm-up ${result.mainProcessRss.slopeAfterWarmupMbPerHour}, second half ${result.mainProcessRss.slopeSecondHalfMbPerHour} MB/h)`);
 		console.log(`per ${WINDOW_MIN}-min window: from | changes | answer p50/p95 ms | sync p50/p95 ms | RSS max MB`);
 		for (const w of windows) console.log(`  ${w.fromMin.toFixed(0).padStart(3)} min | ${String(w.changes).padStart(4)} | ${w.answerP50Ms}/${w.answerP95Ms} | ${w.syncP50Ms}/${w.syncP95Ms} | ${w.rssMaxMb}`);
 		console.log(
