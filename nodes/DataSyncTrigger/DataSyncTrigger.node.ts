@@ -12,7 +12,7 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
-import { testWebhookCredential } from '../../lib/connectors/credential-tests';
+import { testStoreCredential, testWebhookCredential } from '../../lib/connectors/credential-tests';
 import { checkContentType, DEFAULT_LIMITS, DEFAULT_UPSERT_VALUES, parseDelivery, PayloadError } from '../../lib/connectors/webhook/changes';
 import { ReplayGuard, verifyWebhook } from '../../lib/connectors/webhook/signature';
 import { openStore, storeConfigFromCredentials, type Store } from '../../lib/engine';
@@ -103,7 +103,7 @@ export class DataSyncTrigger implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'dataSyncWebhookApi', required: true, testedBy: 'dataSyncWebhookTest' },
-			{ name: 'dataSyncStoreApi', required: true, displayOptions: { show: { replayGuard: ['store'] } } },
+			{ name: 'dataSyncStoreApi', required: true, testedBy: 'dataSyncStoreTest', displayOptions: { show: { replayGuard: ['store'] } } },
 		],
 		webhooks: [
 			{
@@ -283,6 +283,9 @@ export class DataSyncTrigger implements INodeType {
 		credentialTest: {
 			async dataSyncWebhookTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 				return testWebhookCredential(credential.data);
+			},
+			async dataSyncStoreTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				return await testStoreCredential(credential.data);
 			},
 		},
 	};

@@ -113,8 +113,8 @@ describe('parseDelivery: the whole request body, all or nothing', () => {
 	const fields: ChangeFields = { changesPath: '', id: 'id', op: 'op', changedAt: 'changedAt', actor: 'actor', data: 'data', deleteValues: ['delete'] };
 	const ctx = { entity: 'contact', system: 'crm', runId: 'delivery-1' };
 	const json = { contentType: 'application/json' };
-	const deliver = (body: string | Buffer, meta = json, limits = {}) => parseDelivery(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), meta, fields, ctx, limits);
-	const refusal = (body: string | Buffer, meta = json, limits = {}): [number, string] => {
+	const deliver = (body: string | Buffer, meta: { contentType?: string } = json, limits = {}) => parseDelivery(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), meta, fields, ctx, limits);
+	const refusal = (body: string | Buffer, meta: { contentType?: string } = json, limits = {}): [number, string] => {
 		try {
 			deliver(body, meta, limits);
 		} catch (error) {
