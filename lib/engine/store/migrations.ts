@@ -97,6 +97,24 @@ export const MIGRATIONS: readonly Migration[] = [
 		description: 'webhook signatures accepted, shared by every webhook process on the store: a replay is refused by all',
 		statements: [`CREATE TABLE webhook_signature (signature TEXT NOT NULL PRIMARY KEY, expires_at TEXT NOT NULL)`],
 	},
+	{
+		version: 9,
+		description: 'alerts: Loop Guard breaker trips, what each alert check has seen, alerts grouped by cause',
+		statements: [
+			`CREATE TABLE breaker_trip (
+				id ${ID}, at TEXT NOT NULL, run_id TEXT, sync TEXT NOT NULL, entity TEXT NOT NULL, systems TEXT NOT NULL,
+				detail TEXT NOT NULL, blocked INTEGER NOT NULL)`,
+			`CREATE INDEX breaker_trip_sync ON breaker_trip (sync, id)`,
+			`CREATE TABLE alert_check (
+				sync TEXT NOT NULL PRIMARY KEY, audit_id BIGINT NOT NULL, conflict_id BIGINT NOT NULL, trip_id BIGINT NOT NULL,
+				recent TEXT NOT NULL, checked_at TEXT NOT NULL)`,
+			`CREATE TABLE alert_group (
+				sync TEXT NOT NULL, cause TEXT NOT NULL, kind TEXT NOT NULL, pending INTEGER NOT NULL, first_at TEXT, last_at TEXT NOT NULL,
+				sent_at TEXT, sent INTEGER NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (sync, cause))`,
+			`CREATE INDEX audit_failed ON audit (sync, id) WHERE outcome = 'failed'`,
+			`CREATE INDEX conflict_sync ON conflict (sync, id)`,
+		],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
