@@ -98,6 +98,19 @@ export const MIGRATIONS: readonly Migration[] = [
 		statements: [`CREATE TABLE webhook_signature (signature TEXT NOT NULL PRIMARY KEY, expires_at TEXT NOT NULL)`],
 	},
 	{
+		version: 8,
+		description: 'volume per hour and per day (sync, system, entity, kind, reason) for the dashboard and Prometheus; audit by run and by system record',
+		statements: [
+			`CREATE TABLE volume (
+				sync TEXT NOT NULL, system TEXT NOT NULL, entity TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+				grain TEXT NOT NULL, bucket TEXT NOT NULL, count INTEGER NOT NULL,
+				PRIMARY KEY (sync, grain, bucket, system, entity, kind, reason))`,
+			// A run's log and a system record's history without a scan of the audit (failed ones: audit_failed, v9).
+			`CREATE INDEX audit_run ON audit (run_id)`,
+			`CREATE INDEX audit_external ON audit (system, external_id)`,
+		],
+	},
+	{
 		version: 9,
 		description: 'alerts: Loop Guard breaker trips, what each alert check has seen, alerts grouped by cause',
 		statements: [
