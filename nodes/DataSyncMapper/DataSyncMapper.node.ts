@@ -21,6 +21,7 @@ import {
 	type CompiledWrap,
 	type MapDirection,
 } from '../../lib/mapping';
+import { runIdOf } from '../shared/run-id';
 import { mapperProperties } from './description';
 import { EditorInputError, editorToDocument, type EditorParameters } from './editor';
 
@@ -84,7 +85,7 @@ export class DataSyncMapper implements INodeType {
 							changedAtField: options.changedAtField,
 							actorField: options.actorField,
 							shape: direction === 'toCanonical' ? 'system' : 'canonical',
-							runId: this.getExecutionId() ?? '',
+							runId: runIdOf(this),
 						},
 						mapping,
 					);

@@ -16,6 +16,8 @@ import { testStoreCredential as testStore } from '../../lib/connectors/credentia
 import { openStore, storeConfigFromCredentials, type Store } from '../../lib/engine';
 import { parseSyncItem, SyncItemError, type SyncItem } from '../../lib/item';
 
+export { runIdOf } from './run-id';
+
 export const STORE_CREDENTIAL = 'dataSyncStoreApi';
 
 /** The store of this node's DataSync Store credential, opened once per process and shared. */
@@ -88,11 +90,4 @@ export function engineError(ctx: IExecuteFunctions, error: unknown, indexes?: nu
 		return new NodeOperationError(ctx.getNode(), error, { itemIndex });
 	}
 	return new NodeOperationError(ctx.getNode(), error as Error);
-}
-
-/** The run id of this execution: the Resolver plans under it and Commit pairs under it. */
-export function runIdOf(ctx: IExecuteFunctions): string {
-	const id = ctx.getExecutionId();
-	// n8n gives every execution an id; only a bare in-process run may lack one.
-	return id ? String(id) : `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }

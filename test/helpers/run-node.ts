@@ -43,8 +43,17 @@ export interface RunNodeOptions {
 	continueOnFail?: boolean;
 	/** The node's "On Error" setting; `continueErrorOutput` adds n8n's Error output after the node's own. */
 	onError?: INode['onError'];
-	/** The execution id the node sees (`this.getExecutionId()`). */
+	/**
+	 * The execution id the node sees (`this.getExecutionId()`). Calls with the same id are steps of one
+	 * execution (a Resolver, then a Commit): they share its execution context, and so its run id.
+	 */
 	executionId?: string;
+	/**
+	 * When the execution started (its execution context's `establishedAt`, ms): another time with an id used
+	 * before is another execution with the same id, as in a fresh n8n database. Default: the time of the
+	 * first call with this id.
+	 */
+	startedAt?: number;
 }
 
 export interface RunNodeResult {
@@ -56,6 +65,29 @@ export interface RunNodeResult {
 }
 
 const NODE_NAME = 'Node Under Test';
+
+/** The start time of each execution id seen, so that the steps of one execution share their run id. */
+const startTimes = new Map<string, number>();
+let lastStart = 0;
+
+function startOf(executionId: string, startedAt?: number): number {
+	if (startedAt !== undefined) {
+		startTimes.set(executionId, startedAt);
+		return startedAt;
+	}
+	let at = startTimes.get(executionId);
+	if (at === undefined) {
+		// Distinct start times: two executions of a test never share a run id by chance.
+		at = lastStart = Math.max(Date.now(), lastStart + 1);
+		startTimes.set(executionId, at);
+	}
+	return at;
+}
+
+/** The run id our nodes use in execution `executionId` of runNode (see nodes/shared/run-id.ts). */
+export function runIdOfExecution(executionId: string, startedAt?: number): string {
+	return `${executionId}-${startOf(executionId, startedAt).toString(36)}`;
+}
 
 // n8n-core reports every node error with its stack through the ErrorReporter; a test reads the error
 // from the result instead, so the report is dropped.
@@ -228,6 +260,9 @@ export async function runNode(
 	const runExecutionData = createRunExecutionData({
 		executionData: {
 			nodeExecutionStack: [{ node, data: { main: [input] }, source: null }],
+			// As n8n-core's establishExecutionContext sets it at the start of an execution; an execution context
+			// already there (a resumed execution) is kept by n8n-core as it is.
+			runtimeData: { version: 1, establishedAt: startOf(executionId, options.startedAt), source: 'manual' },
 		},
 	});
 	const additionalData = additionalDataFor(

@@ -7,7 +7,7 @@ import { closeSharedTransports } from '../../lib/connectors/sql';
 import { closeAllStores, openStore } from '../../lib/engine/store';
 import { parseSyncItem, type SyncItem } from '../../lib/item';
 import { DataSyncDatabase } from '../../nodes/DataSyncDatabase/DataSyncDatabase.node';
-import { runNode } from '../helpers/run-node';
+import { runIdOfExecution, runNode } from '../helpers/run-node';
 import { createPgDatabase, createTempDir, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { Client } from 'pg';
 
@@ -87,7 +87,7 @@ describe('Get Changes', () => {
 			op: 'upsert',
 			shape: 'system',
 			changedAt: tsOf(10).replace('.000Z', 'Z'),
-			trace: { runId: 'exec-42', origin: 'erp', hops: 0, sync: 'people', cursor: { ts: tsOf(10).replace('.000Z', 'Z'), id: '11' } },
+			trace: { runId: runIdOfExecution('exec-42'), origin: 'erp', hops: 0, sync: 'people', cursor: { ts: tsOf(10).replace('.000Z', 'Z'), id: '11' } },
 			data: { Id: 11, name: 'p10', gone: false },
 		});
 		expect(out[1].actor).toBe('ann');

@@ -6,7 +6,7 @@ import { DataSyncRestApi } from '../../credentials/DataSyncRestApi.credentials';
 import { closeAllStores, openStore } from '../../lib/engine/store';
 import { parseSyncItem, type SyncItem } from '../../lib/item';
 import { DataSyncHttpApi } from '../../nodes/DataSyncHttpApi/DataSyncHttpApi.node';
-import { runNode } from '../helpers/run-node';
+import { runIdOfExecution, runNode } from '../helpers/run-node';
 import { createTempDir, type TempDir } from '../helpers/services';
 import { seedContacts, startRestServer, type RestServer } from '../unit/connectors/rest-server';
 
@@ -75,7 +75,7 @@ describe('List', () => {
 		expect(out[0].id).toBe('100013');
 		expect(out).toHaveLength(400 - 13);
 		expect(new Set(out.map((i) => i.id)).size).toBe(out.length);
-		expect(out[0]).toMatchObject({ changedAt: '2024-01-01T00:00:02.000Z', trace: { runId: 'exec-7', sync: 'contacts', cursor: { ts: '2024-01-01T00:00:02.000Z', id: '100013' } } });
+		expect(out[0]).toMatchObject({ changedAt: '2024-01-01T00:00:02.000Z', trace: { runId: runIdOfExecution('exec-7'), sync: 'contacts', cursor: { ts: '2024-01-01T00:00:02.000Z', id: '100013' } } });
 		expect(server.log[0].query.get('updated_since')).toBe('2024-01-01T00:00:02.000Z');
 		expect(await store.getCursor('contacts', 'crm', 'contact')).toEqual({ ts: '2024-01-01T00:00:02.000Z', id: '100012' });
 	});

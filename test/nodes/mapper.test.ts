@@ -6,7 +6,7 @@ import { Expression, NodeHelpers, Workflow, type INode, type INodeParameters, ty
 import { DataSyncMapper, mapperOutputs } from '../../nodes/DataSyncMapper/DataSyncMapper.node';
 import { parseSyncItem } from '../../lib/item';
 import { SHIPPED_MAPPINGS, compileMapping } from '../../lib/mapping';
-import { runNode } from '../helpers/run-node';
+import { runIdOfExecution, runNode } from '../helpers/run-node';
 
 const execFileAsync = promisify(execFile);
 
@@ -158,7 +158,7 @@ describe('DataSync Mapper node', () => {
 			data: { email: 'raw@example.com', status: 'active', updatedAt: '2024-01-01T00:00:00.000Z' },
 			changedAt: '2024-01-01T00:00:00.000Z',
 			actor: 'ann',
-			trace: { runId: 'exec-42', origin: 'shop', hops: 0 },
+			trace: { runId: runIdOfExecution('exec-42'), origin: 'shop', hops: 0 },
 		});
 		expect(items[1]).toMatchObject({ id: null, op: 'upsert' });
 		expect(items[2]).toMatchObject({ id: 'x-9', op: 'delete' });

@@ -17,7 +17,7 @@ import { DataSyncDatabase } from '../../nodes/DataSyncDatabase/DataSyncDatabase.
 import { DataSyncHttpApi } from '../../nodes/DataSyncHttpApi/DataSyncHttpApi.node';
 import { DataSyncMapper } from '../../nodes/DataSyncMapper/DataSyncMapper.node';
 import { DataSyncStore } from '../../nodes/DataSyncStore/DataSyncStore.node';
-import { runNode } from '../helpers/run-node';
+import { runIdOfExecution, runNode } from '../helpers/run-node';
 import { createPgDatabase, createTempDir, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { startRestServer, type RestServer } from '../unit/connectors/rest-server';
 
@@ -166,7 +166,7 @@ describe.each(WRITERS)('%s with Continue On Fail, wired into Store Commit', (_la
 		expect(summary).toMatchObject({ committed: 1, failed: 1 });
 		expect((await store.findLink('contact', target, String(ok.id)))?.key).toBe(changes[0].key);
 		expect((await store.getLinks('contact', String(changes[1].key))).map((l) => l.system)).toEqual(['crm']);
-		const audit = (await store.audit({ runId: executionId, key: String(changes[1].key), system: target, limit: 10 })).map((e) => ({ action: e.action, outcome: e.outcome, error: e.error }));
+		const audit = (await store.audit({ runId: runIdOfExecution(executionId), key: String(changes[1].key), system: target, limit: 10 })).map((e) => ({ action: e.action, outcome: e.outcome, error: e.error }));
 		expect(audit).toEqual([{ action: 'write', outcome: 'failed', error: failed.error }]);
 
 		// The next run of the same changes plans only the failed create again: nothing is lost, nothing doubled.

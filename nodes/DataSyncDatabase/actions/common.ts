@@ -11,6 +11,7 @@ import {
 	type SqlTransport,
 	type TableSpec,
 } from '../../../lib/connectors/sql';
+import { runIdOf } from '../../shared/run-id';
 
 /** What every operation reads once per execution (item 0): the entity, the system and the table. */
 export interface DatabaseContext {
@@ -60,7 +61,7 @@ export async function databaseContext(fn: IExecuteFunctions): Promise<DatabaseCo
 	} catch (error) {
 		throw new NodeOperationError(fn.getNode(), error as Error);
 	}
-	return { entity, system, table, transport, runId: fn.getExecutionId() ?? '', where: whereOf(system, config, table) };
+	return { entity, system, table, transport, runId: runIdOf(fn), where: whereOf(system, config, table) };
 }
 
 function isDeleted(record: ReadRecord, table: TableSpec): boolean {

@@ -1,6 +1,7 @@
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type IHttpRequestOptions, type IN8nHttpFullResponse, type INodeExecutionData, type INodeProperties, type JsonObject } from 'n8n-workflow';
 import { DEFAULT_RETRY, HttpApiError, readPath, type HttpSend, type RetryPolicy } from '../../../lib/connectors/http/client';
 import type { SyncItem } from '../../../lib/item';
+import { runIdOf } from '../../shared/run-id';
 
 /** Request options shared by every operation. */
 export const requestOptions: INodeProperties = {
@@ -111,7 +112,7 @@ export async function httpContext(fn: IExecuteFunctions): Promise<HttpContext> {
 		deletedField: text('deletedField'),
 		policy,
 		concurrency: options.concurrency ?? 4,
-		runId: fn.getExecutionId() ?? '',
+		runId: runIdOf(fn),
 		send,
 	};
 }
