@@ -4,6 +4,7 @@
  */
 import type { SyncItem } from '../item';
 import { canonicalHash } from './hash';
+import { recordBreakerTrips } from './alerts';
 import { advanceRunCursors } from './cursor';
 import { isUnread } from './identity';
 import type { Store } from './store/store';
@@ -184,6 +185,8 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 			if (tripped) {
 				result.breakerTripped = true;
 				for (const o of open) block(o.item, o.sourceIndex, 'breaker', detail);
+				// Kept for Get Alerts: a trip is an alert even when nothing is wired to the blocked output.
+				await recordBreakerTrips(tx, options.sync, options.runId ?? null, open.map((o) => ({ item: o.item, detail })));
 				open = [];
 			}
 		}

@@ -10,12 +10,13 @@ import {
 
 import { commit, findDeletes, resolveConflict, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
 import { renderDashboard } from '../../lib/dashboard';
+import { checkAlerts, purgeWithAlerts, type AlertKind } from '../../lib/engine/alerts';
 import { engineError, listParameter, readSyncItems, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
 import { storeProperties } from './description';
 
 /**
  * The sync store's face in a workflow: Commit after the writes (links, bases, hashes, cursors, audit, run
- * metrics), Status and its dashboard, Audit, Conflicts (list and resolve) and Purge. Thin shell over
+ * metrics), Status and its dashboard, Audit, Conflicts (list and resolve), Alerts and Purge. Thin shell over
  * lib/engine; each operation is one store transaction or one read.
  */
 export class DataSyncStore implements INodeType {
@@ -84,9 +85,21 @@ export class DataSyncStore implements INodeType {
 					return [await resolveConflicts(this, store, input, sync)];
 				case 'findDeletes':
 					return [await snapshotWithDeletes(this, store, input, sync)];
+				case 'alerts': {
+					const kinds = this.getNodeParameter('alertKinds', 0, []) as AlertKind[];
+					const options = this.getNodeParameter('alertOptions', 0, {}) as {
+						dashboardUrl?: string;
+						groupWindowMinutes?: number;
+						maxRecords?: number;
+						staleMinutes?: number;
+						subjectPrefix?: string;
+					};
+					const { alerts } = await checkAlerts(store, { sync, kinds, ...options });
+					return [alerts.map((alert) => ({ json: alert as unknown as IDataObject, pairedItem: all }))];
+				}
 				case 'purge': {
 					const auditDays = this.getNodeParameter('retentionDays', 0, 30) as number;
-					const purged = await store.purge({ auditDays });
+					const purged = await purgeWithAlerts(store, { auditDays });
 					return [[{ json: { sync, retentionDays: auditDays, purged } as unknown as IDataObject, pairedItem: all }]];
 				}
 				default:
