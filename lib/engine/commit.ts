@@ -369,6 +369,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				writtenAt: tx.now,
 				// The target's own version after the write (what the next conditional write expects).
 				sourceAt: r.changedAt ?? current?.sourceAt ?? null,
+				// The sensitive values written (as the Resolver's keyed digest; the values never reach the store).
+				sensitiveDigest: plan.sensitiveDigest ?? current?.sensitiveDigest ?? null,
 			};
 			saveLinks.set(k, link);
 			byExternal.set(`${r.entity}\u0000${r.system}\u0000${id}`, link);
@@ -399,7 +401,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 					continue;
 				}
 				const op: 'upsert' | 'delete' = g.deleted ? 'delete' : 'upsert';
-				retryPlans.push({ ...s.plan, op, data: op === 'delete' ? {} : g.data, status: 'planned', createdAt: tx.now });
+				// The retry carries no sensitive values (they travelled in the first write's memory only).
+				retryPlans.push({ ...s.plan, op, data: op === 'delete' ? {} : g.data, status: 'planned', createdAt: tx.now, sensitiveDigest: null });
 				result.retries.push({
 					entity,
 					system: s.r.system,

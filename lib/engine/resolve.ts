@@ -9,6 +9,7 @@ import { isUnread, matchValuesOf, parseMatchKeys, type MatchKey } from './identi
 import { advanceRunCursors } from './cursor';
 import { isEcho } from './echo';
 import { mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
+import { SensitiveDigests } from './sensitive';
 import { StoreTx, type NewConflict, type Store } from './store/store';
 import type {
 	AuditEntry,
@@ -21,6 +22,7 @@ import type {
 	LinkTombstone,
 	PlannedChange,
 	RunMetrics,
+	SensitiveDigest,
 } from './store/types';
 
 /**
@@ -50,7 +52,11 @@ export interface ResolveOptions {
 	policy: MergePolicy;
 	deletePolicy?: DeletePolicy;
 	emptyValueRule?: EmptyValueRule;
-	/** Fields that never reach the store; they still travel to the targets with the change that carried them. */
+	/**
+	 * Fields that never reach the store; they still travel to the targets with the change that carried them.
+	 * The store keeps only keyed digests of them (lib/engine/sensitive.ts), so an edit of only such a field
+	 * is a change, and its echo is not.
+	 */
 	sensitiveFields?: string[];
 	/** Plan everything, store nothing. */
 	dryRun?: boolean;
@@ -70,6 +76,8 @@ export interface ResolvedChange {
 	item: SyncItem;
 	/** The input item that caused it (for n8n's pairedItem). */
 	sourceIndex: number;
+	/** The target link's sensitive digest once this write is committed (set when the write carries sensitive values). */
+	sensitiveDigest?: SensitiveDigest;
 }
 
 /**
@@ -214,6 +222,9 @@ export class Batch {
 
 	readonly skipped: SkippedItem[] = [];
 
+	/** Keyed digests of sensitive values, when the Resolver has Sensitive Fields (read in load). */
+	digests: SensitiveDigests | null = null;
+
 	constructor(
 		readonly tx: StoreTx,
 		readonly options: ResolveOptions,
@@ -251,6 +262,7 @@ export class Batch {
 		for (const key of linked.values()) keys.add(key);
 		for (const m of matches) keys.add(m.key);
 		const keyList = [...keys];
+		if (this.options.sensitiveFields?.length && !this.digests) this.digests = new SensitiveDigests(await this.tx.sensitiveSecret(), this.entity);
 		for (const g of await this.tx.goldenByKey(this.entity, keyList)) this.golden.set(g.key, g);
 		for (const l of await this.tx.linksByKey(this.entity, keyList)) this.putLink(l);
 		for (const k of await this.tx.plannedInFlight(this.entity, keyList, this.options.runId)) this.inFlight.add(k);
@@ -384,6 +396,56 @@ export class Batch {
 		);
 	}
 
+	/**
+	 * What an upsert's sensitive values mean, by their keyed digests (the values themselves are never
+	 * stored): a field whose value differs from what the source's link knows it held is an edit (`changed`;
+	 * the golden record's digest takes it: `golden`); a field the link knew nothing of (first sight, or a
+	 * store from before migration 7) is learnt without counting as an edit. `link`: the source's digest
+	 * now (undefined when unchanged). `carry`: the values that may travel to the other systems: not one the
+	 * golden record's digest says is outdated (a lagging system's old value never overwrites a newer one).
+	 */
+	sensitiveOf(
+		golden: GoldenRecord,
+		link: Link,
+		sensitive: CanonicalData,
+	): { carry: CanonicalData; changed: string[]; link?: SensitiveDigest; golden?: SensitiveDigest } {
+		const d = this.digests;
+		const fields = Object.keys(sensitive).filter((f) => sensitive[f] !== undefined);
+		if (!d || !fields.length) return { carry: sensitive, changed: [] };
+		const carry: CanonicalData = {};
+		const changed: string[] = [];
+		const edits: CanonicalData = {};
+		let learnt = false;
+		for (const f of fields) {
+			const v = sensitive[f];
+			const held = d.holds(link.sensitiveDigest, f, v);
+			if (held !== true) learnt = true;
+			if (held === false) {
+				changed.push(f);
+				if (d.holds(golden.sensitiveDigest, f, v) !== true) edits[f] = v;
+			} else if (d.holds(golden.sensitiveDigest, f, v) === false) continue;
+			carry[f] = v;
+		}
+		return {
+			carry,
+			changed,
+			link: learnt ? d.with(link.sensitiveDigest, pick(sensitive, new Set(fields))) : undefined,
+			golden: Object.keys(edits).length ? d.with(golden.sensitiveDigest, edits) : undefined,
+		};
+	}
+
+	/**
+	 * Whether `link`'s system lacks a sensitive value the golden record's digest says is current (a write
+	 * of it that failed, or a link made since): written although its stored fields are up to date.
+	 */
+	sensitiveBehind(golden: GoldenRecord, link: Link, sensitive: CanonicalData): boolean {
+		const d = this.digests;
+		if (!d || !golden.sensitiveDigest) return false;
+		return Object.keys(sensitive).some(
+			(f) => sensitive[f] !== undefined && d.holds(golden.sensitiveDigest, f, sensitive[f]) === true && d.holds(link.sensitiveDigest, f, sensitive[f]) !== true,
+		);
+	}
+
 	touch(key: string, item: SyncItem, sourceIndex: number, sensitive: CanonicalData) {
 		this.touched.set(key, { item, sourceIndex, sensitive });
 	}
@@ -482,6 +544,8 @@ export class Batch {
 				deleted: false,
 				updatedAt: this.tx.now,
 			};
+			// A new record's sensitive values are its first values: the golden record and the source hold them.
+			if (this.digests && Object.keys(sensitive).length) record.sensitiveDigest = this.digests.with(null, sensitive);
 			this.setGolden(record, null);
 			linkTo({
 				entity: this.entity,
@@ -492,6 +556,7 @@ export class Batch {
 				writtenHash: null,
 				writtenAt: null,
 				sourceAt: item.changedAt ?? null,
+				sensitiveDigest: this.digests && Object.keys(sensitive).length ? this.digests.with(null, sensitive) : null,
 			});
 			this.metrics.created++;
 			this.auditEntry(item, { key, action: 'create', outcome: 'ok', after: record.data });
@@ -536,7 +601,13 @@ export class Batch {
 				return;
 			}
 		}
-		if (isEcho(item.data, base) && !golden.deleted) {
+		const s = this.sensitiveOf(golden, link, sensitive);
+		if (s.link) {
+			link = { ...link, sensitiveDigest: s.link };
+			linkTo(link);
+		}
+		sensitive = s.carry;
+		if (isEcho(item.data, base) && !golden.deleted && !s.golden) {
 			this.skip(item, sourceIndex, 'echo', 'equal to the base snapshot: our own write or a repeated delivery', key);
 			this.touch(key, item, sourceIndex, sensitive);
 			return;
@@ -550,6 +621,7 @@ export class Batch {
 			}
 		}
 		if (
+			!s.golden &&
 			waiting.size &&
 			Object.keys(item.data).every((f) => (waiting.has(f) ? sameValue(waiting.get(f), item.data[f]) : sameValue(item.data[f], base?.[f])))
 		) {
@@ -583,7 +655,7 @@ export class Batch {
 		const heldBack = new Set(open);
 		linkTo({ ...link, base: { ...link.base, ...without(item.data, heldBack) } });
 		const revived = golden.deleted;
-		if (outcome.changed.length || revived) {
+		if (outcome.changed.length || revived || s.golden) {
 			const record: GoldenRecord = {
 				...golden,
 				data: revived ? { ...golden.data, ...outcome.data } : outcome.data,
@@ -591,6 +663,7 @@ export class Batch {
 				version: golden.version + 1,
 				deleted: false,
 				updatedAt: this.tx.now,
+				sensitiveDigest: s.golden ?? golden.sensitiveDigest ?? null,
 			};
 			this.setGolden(record, golden.data);
 			this.metrics.updated++;
@@ -600,6 +673,8 @@ export class Batch {
 				outcome: 'ok',
 				before: pick(golden.data, new Set(outcome.changed)),
 				after: pick(record.data, new Set(outcome.changed)),
+				// Named, never their values.
+				error: s.changed.length ? `sensitive fields changed: ${s.changed.join(', ')} (values not stored)` : null,
 			});
 		} else if (!outcome.conflicts.length) {
 			this.skip(item, sourceIndex, 'no-change', 'the golden record already has these values', key);
@@ -706,7 +781,7 @@ export class Batch {
 					if (!propagate || !link) continue;
 					op = 'delete';
 				} else {
-					if (link && sameValue(link.base, golden.data)) continue;
+					if (link && sameValue(link.base, golden.data) && !this.sensitiveBehind(golden, link, source.sensitive)) continue;
 					op = 'upsert';
 				}
 				const from = source.item;
@@ -730,7 +805,10 @@ export class Batch {
 				if (link?.sourceAt) item.trace.version = link.sourceAt;
 				if (from.changedAt !== undefined) item.changedAt = from.changedAt;
 				if (from.actor !== undefined) item.actor = from.actor;
-				changes.push({ item, sourceIndex: source.sourceIndex });
+				const carried = op === 'upsert' && this.digests && Object.keys(source.sensitive).some((f) => source.sensitive[f] !== undefined);
+				// Commit gives the target's link this digest: the echo of the write is then known as one.
+				if (carried) changes.push({ item, sourceIndex: source.sourceIndex, sensitiveDigest: this.digests!.with(link?.sensitiveDigest, source.sensitive) });
+				else changes.push({ item, sourceIndex: source.sourceIndex });
 			}
 		}
 		this.metrics.planned += changes.length;
@@ -756,6 +834,7 @@ export class Batch {
 			data: c.item.op === 'delete' ? {} : (this.golden.get(c.item.key as string) as GoldenRecord).data,
 			status: 'planned',
 			createdAt: this.tx.now,
+			sensitiveDigest: c.sensitiveDigest ?? null,
 		}));
 		for (const d of this.deferred.values()) {
 			planned.push({ runId: this.options.runId, entity: this.entity, key: d.key, system: d.system, op: 'upsert', data: {}, status: 'deferred', createdAt: this.tx.now });

@@ -3,12 +3,15 @@
  * store written by a newer package (a higher version than the last one here) is refused, because this
  * code would not know what the newer tables mean.
  */
-import { PgDriver, type Driver } from './driver';
+import { PgDriver, type Driver, type Sql } from './driver';
+import { newSecret } from '../sensitive';
 
 interface Migration {
 	version: number;
 	description: string;
 	statements: string[];
+	/** Rows the migration adds after its statements (in the same transaction). */
+	seed?: (sql: Sql) => Promise<void>;
 }
 
 /** `{ID}` becomes each backend's auto-numbered primary key. */
@@ -98,6 +101,19 @@ export const MIGRATIONS: readonly Migration[] = [
 		statements: [`CREATE TABLE webhook_signature (signature TEXT NOT NULL PRIMARY KEY, expires_at TEXT NOT NULL)`],
 	},
 	{
+		version: 7,
+		description: 'keyed digests of the Conflict Resolver sensitive values (never the values): an edit of only such a field is told from an echo',
+		statements: [
+			`ALTER TABLE link ADD COLUMN sensitive_digest TEXT`,
+			`ALTER TABLE golden_record ADD COLUMN sensitive_digest TEXT`,
+			`ALTER TABLE planned_change ADD COLUMN sensitive_digest TEXT`,
+		],
+		// The digests' key: random per store, kept in the store (see lib/engine/sensitive.ts for what it protects).
+		seed: async (sql) => {
+			await sql.run(`INSERT INTO store_meta (name, value) VALUES ('sensitive_digest_secret', ?) ON CONFLICT (name) DO NOTHING`, [newSecret()]);
+		},
+	},
+	{
 		version: 8,
 		description: 'volume per hour and per day (sync, system, entity, kind, reason) for the dashboard and Prometheus; audit by run and by system record',
 		statements: [
@@ -178,6 +194,7 @@ export async function migrate(driver: Driver, where: string, target = SCHEMA_VER
 			if (current > SCHEMA_VERSION) throw new StoreVersionError(where, current);
 			if (current >= migration.version) return current;
 			for (const statement of migration.statements) await sql.run(ddl(driver, statement));
+			await migration.seed?.(sql);
 			await sql.run(
 				`INSERT INTO store_meta (name, value) VALUES ('schema_version', ?)
 				ON CONFLICT (name) DO UPDATE SET value = excluded.value`,

@@ -17,6 +17,7 @@ import type {
 	PlannedChange,
 	RunMetrics,
 	RunRecord,
+	SensitiveDigest,
 	SyncStatus,
 } from './types';
 
@@ -24,6 +25,8 @@ const json = (value: unknown): string => JSON.stringify(value);
 const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : parse<T>(text));
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+/** A sensitive_digest column: JSON text or NULL. */
+const digestText = (d: SensitiveDigest | null | undefined): string | null => (d ? JSON.stringify(d) : null);
 
 /**
  * A planned change older than this without a Commit belongs to an execution that died (n8n killed
@@ -57,6 +60,7 @@ function goldenFromRow(r: Record<string, unknown>): GoldenRecord {
 		version: Number(r.version),
 		deleted: Number(r.deleted) === 1,
 		updatedAt: String(r.updated_at),
+		sensitiveDigest: parseOrNull<SensitiveDigest>(r.sensitive_digest),
 	};
 }
 
@@ -70,6 +74,7 @@ function linkFromRow(r: Record<string, unknown>, texts?: JsonTexts): Link {
 		writtenHash: str(r.written_hash),
 		writtenAt: str(r.written_at),
 		sourceAt: str(r.source_at),
+		sensitiveDigest: parseOrNull<SensitiveDigest>(r.sensitive_digest),
 	};
 }
 
@@ -256,17 +261,27 @@ export class StoreTx {
 		if (!records.length) return;
 		const entity = records[0].entity;
 		const r = this.batch(
-			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text' },
+			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text', sensitive_digest: 'text' },
 			records,
-			(g) => ({ entity: g.entity, key: g.key, data: g.data, fields: g.fields, version: g.version, deleted: g.deleted ? 1 : 0, updated_at: g.updatedAt }),
+			(g) => ({
+				entity: g.entity,
+				key: g.key,
+				data: g.data,
+				fields: g.fields,
+				version: g.version,
+				deleted: g.deleted ? 1 : 0,
+				updated_at: g.updatedAt,
+				sensitive_digest: digestText(g.sensitiveDigest),
+			}),
 		);
 		await this.sql.run(
-			`INSERT INTO golden_record (entity, key, data, fields, version, deleted, updated_at)
-			SELECT r.entity, r.key, r.data, r.fields, r.version, r.deleted, r.updated_at
+			`INSERT INTO golden_record (entity, key, data, fields, version, deleted, updated_at, sensitive_digest)
+			SELECT r.entity, r.key, r.data, r.fields, r.version, r.deleted, r.updated_at, r.sensitive_digest
 			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (entity, key) DO UPDATE SET data = excluded.data, fields = excluded.fields,
-				version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+				version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at,
+				sensitive_digest = excluded.sensitive_digest`,
 			[r.param],
 		);
 		// The match values of these records become exactly `matchValues`. Most saves leave them as they
@@ -312,7 +327,17 @@ export class StoreTx {
 	async saveLinks(links: Link[]): Promise<void> {
 		if (!links.length) return;
 		const r = this.batch(
-			{ entity: 'text', key: 'text', system: 'text', external_id: 'text', base: 'json', written_hash: 'text', written_at: 'text', source_at: 'text' },
+			{
+				entity: 'text',
+				key: 'text',
+				system: 'text',
+				external_id: 'text',
+				base: 'json',
+				written_hash: 'text',
+				written_at: 'text',
+				source_at: 'text',
+				sensitive_digest: 'text',
+			},
 			links,
 			(l) => ({
 				entity: l.entity,
@@ -323,16 +348,17 @@ export class StoreTx {
 				written_hash: l.writtenHash,
 				written_at: l.writtenAt,
 				source_at: l.sourceAt,
+				sensitive_digest: digestText(l.sensitiveDigest),
 			}),
 		);
 		await this.sql.run(
-			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, updated_at)
-			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, ?
+			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, sensitive_digest, updated_at)
+			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, r.sensitive_digest, ?
 			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (entity, key, system) DO UPDATE SET external_id = excluded.external_id, base = excluded.base,
 				written_hash = excluded.written_hash, written_at = excluded.written_at, source_at = excluded.source_at,
-				updated_at = excluded.updated_at`,
+				sensitive_digest = excluded.sensitive_digest, updated_at = excluded.updated_at`,
 			[this.now, r.param],
 		);
 	}
@@ -499,17 +525,27 @@ export class StoreTx {
 	async savePlanned(changes: PlannedChange[]): Promise<void> {
 		if (!changes.length) return;
 		const r = this.batch(
-			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text' },
+			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text', sensitive_digest: 'text' },
 			changes,
-			(c) => ({ run_id: c.runId, entity: c.entity, key: c.key, system: c.system, op: c.op, data: c.data, status: c.status, created_at: c.createdAt }),
+			(c) => ({
+				run_id: c.runId,
+				entity: c.entity,
+				key: c.key,
+				system: c.system,
+				op: c.op,
+				data: c.data,
+				status: c.status,
+				created_at: c.createdAt,
+				sensitive_digest: digestText(c.sensitiveDigest),
+			}),
 		);
 		await this.sql.run(
-			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at)
-			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at
+			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at, sensitive_digest)
+			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at, r.sensitive_digest
 			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (run_id, entity, key, system) DO UPDATE SET op = excluded.op, data = excluded.data,
-				status = excluded.status, created_at = excluded.created_at`,
+				status = excluded.status, created_at = excluded.created_at, sensitive_digest = excluded.sensitive_digest`,
 			[r.param],
 		);
 	}
@@ -537,7 +573,15 @@ export class StoreTx {
 			data: data(r.data),
 			status: String(r.status) as PlannedChange['status'],
 			createdAt: String(r.created_at),
+			sensitiveDigest: parseOrNull<SensitiveDigest>(r.sensitive_digest),
 		}));
+	}
+
+	/** The key of the sensitive values' digests (made by migration 7; see lib/engine/sensitive.ts). */
+	async sensitiveSecret(): Promise<string> {
+		const rows = await this.sql.all<{ value: string }>(`SELECT value FROM store_meta WHERE name = 'sensitive_digest_secret'`);
+		if (!rows.length) throw new Error('The sync store has no sensitive_digest_secret in store_meta (migration 7 makes it): open it with this version of n8n-nodes-datasync');
+		return String(rows[0].value);
 	}
 
 	async deletePlanned(runId: string, refs: Array<{ entity: string; key: string; system: string }>): Promise<void> {

@@ -5,6 +5,12 @@ export type { SyncCursor } from '../../item';
 
 export type CanonicalData = Record<string, unknown>;
 
+/** Keyed digests of a record's Conflict Resolver sensitive values (never the values): see sensitive.ts. */
+export interface SensitiveDigest {
+	salt: string;
+	fields: Record<string, string>;
+}
+
 /** Which system last set a field of a golden record, and when (the source's changedAt when it knew it). */
 export interface FieldOrigin {
 	system: string;
@@ -20,6 +26,8 @@ export interface GoldenRecord {
 	version: number;
 	deleted: boolean;
 	updatedAt: string;
+	/** The sensitive values the latest edits brought, as keyed digests (null: none seen since migration 7). */
+	sensitiveDigest?: SensitiveDigest | null;
 }
 
 /** A golden record's counterpart in one system, with what was last exchanged with that system. */
@@ -35,6 +43,8 @@ export interface Link {
 	writtenAt: string | null;
 	/** The source's changedAt of the newest change read from this record: an older delivery is stale. */
 	sourceAt: string | null;
+	/** The sensitive values this system holds (read from it or written to it), as keyed digests. */
+	sensitiveDigest?: SensitiveDigest | null;
 }
 
 /** A link removed because its record was deleted; late deliveries of that record must not bring it back. */
@@ -118,6 +128,8 @@ export interface PlannedChange {
 	 */
 	status: 'planned' | 'failed' | 'deferred';
 	createdAt: string;
+	/** What the target link's sensitive digest becomes once this write is committed (the values travel in memory only). */
+	sensitiveDigest?: SensitiveDigest | null;
 }
 
 export interface RunMetrics {
