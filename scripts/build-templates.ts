@@ -49,6 +49,8 @@ const cred = {
 	secretA: { dataSyncWebhookApi: TEMPLATE_CREDENTIALS.secretA },
 	secretB: { dataSyncWebhookApi: TEMPLATE_CREDENTIALS.secretB },
 	secretC: { dataSyncWebhookApi: TEMPLATE_CREDENTIALS.secretC },
+	// n8n's own SMTP credential, for the Send Email node of the alerts.
+	smtp: { smtp: { id: 'datasync-smtp', name: 'SMTP (alert e-mails)' } },
 };
 
 /** The tables and the REST collection the templates name: the CRM (A), the ERP (B) and the shop (C). */
@@ -216,6 +218,14 @@ function commit(b: Builder, position: Position, sync = 'contacts', name = 'Commi
 	return b.ds(name, 'dataSyncStore', position, { operation: 'commit', sync }, cred.store);
 }
 
+/**
+ * Where the *To canonical* Mapper's Invalid output goes: Store "Record Invalid" audits each refused record
+ * (naming its fields) and counts it, so the dashboard shows it; the items pass on, for an alert.
+ */
+function invalidRecords(b: Builder, position: Position, sync = 'contacts'): string {
+	return b.ds('Invalid records', 'dataSyncStore', position, { operation: 'recordInvalid', sync }, cred.store);
+}
+
 function noOp(b: Builder, name: string, position: Position): string {
 	return b.add(name, 'n8n-nodes-base.noOp', 1, position, {});
 }
@@ -298,7 +308,7 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	const c = commit(b, [1880, 120]);
 	const conflicts = noOp(b, 'Conflicts: alert or review', [1400, 340]);
 	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1400, 520]);
-	const invalid = noOp(b, 'Invalid records', [1160, 440]);
+	const invalid = invalidRecords(b, [1160, 440]);
 
 	b.connect(tA, g);
 	b.connect(tB, g);
@@ -355,7 +365,7 @@ Tell the shop to skip notifications for changes made by the sync's own API user 
 	const c = commit(b, [1700, 160]);
 	const conflicts = noOp(b, 'Conflicts: alert or review', [1200, 400]);
 	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1200, 580]);
-	const invalid = noOp(b, 'Invalid records', [960, 500]);
+	const invalid = invalidRecords(b, [960, 500]);
 
 	for (const t of [tA, tB, tC]) b.connect(t, g);
 	for (const n of [gA, gB, gC]) {
@@ -392,8 +402,10 @@ System A (the CRM) is the source of truth; System B (the ERP) receives every cre
 	const wB = write(b, 'Write to B', 'erp', [1380, 60], ONE_WAY);
 	const c = commit(b, [1600, 60], 'contacts-one-way');
 	const conflicts = noOp(b, 'Conflicts: alert or review', [1160, 260]);
+	const invalid = invalidRecords(b, [920, 300], 'contacts-one-way');
 	b.connect(tA, g);
 	b.chain(every, gA, g, toC, r);
+	b.connect(toC, invalid, 1);
 	b.connect(r, fromC, 0);
 	b.connect(r, conflicts, 1);
 	b.chain(fromC, wB, c);
@@ -433,7 +445,7 @@ Other ways to filter: sync only some entities by importing one copy per entity; 
 	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1380, 60]);
 	const wB = write(b, 'Write to B', 'erp', [1600, 60], ONE_WAY);
 	const c = commit(b, [1820, 60], 'contacts-active');
-	const invalid = noOp(b, 'Invalid records', [920, 300]);
+	const invalid = invalidRecords(b, [920, 300], 'contacts-active');
 	b.connect(tA, g);
 	b.chain(every, gA, g, toC, filter, r, fromC, wB, c);
 	b.connect(fromC, c, 1);
@@ -520,6 +532,7 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	const wA = write(b, 'Write to A', 'crm', [1580, 440], { ...soft.crm, deleteMode: 'soft' });
 	const wB = write(b, 'Write to B', 'erp', [1580, 620], { ...soft.erp, deleteMode: 'soft' });
 	const c = commit(b, [1800, 520], sync);
+	b.connect(toC, invalidRecords(b, [1140, 760], sync), 1);
 	const summary = (name: string, node: string, system: string, position: Position) =>
 		b.add(
 			name,
@@ -558,12 +571,14 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 
 function statusAndConflicts(): Json {
 	const b = new Builder('status-and-conflicts');
-	b.note('About this template', [-420, -480], [720, 340], `# Sync status and conflicts over HTTP
+	b.note('About this template', [-420, -480], [720, 340], `# Sync status, conflicts, alerts and log retention
 Publish it, then open in a browser:
-- \`{n8n}/webhook/datasync/status\` — the **dashboard**: per system and entity the records synced, errors, last success, cursors, open conflicts and the latest runs (*DataSync Store → Get Status*, format HTML).
+- \`{n8n}/webhook/datasync/status\` — the **dashboard**: per system and entity the records synced, errors, last success, cursors, open conflicts, the latest runs and how long logs are kept (*DataSync Store → Get Status*, format HTML).
 - \`{n8n}/webhook/datasync/conflicts\` — the **open conflicts** as JSON, with every competing value (*List Conflicts*).
 
-Set **Sync Name** (\`contacts\`) in both Store nodes and the **DataSync store** credential to the store of your sync.`, 4);
+Every 5 minutes it e-mails **alerts** (below), and every night it deletes logs older than **30 days**.
+
+Set **Sync Name** (\`contacts\`) in every Store node and the **DataSync store** credential to the store of your sync.`, 4);
 	b.note('Protect it', [320, -480], [520, 340], `## Protect these pages
 They show your records. On both *Webhook* nodes set **Authentication** (Basic Auth or Header Auth) before publishing, or keep n8n behind your reverse proxy's login.`, 3);
 	const wS = b.add('GET /datasync/status', 'n8n-nodes-base.webhook', 2, [0, 0], { httpMethod: 'GET', path: 'datasync/status', responseMode: 'responseNode', options: {} }, {
@@ -589,6 +604,38 @@ They show your records. On both *Webhook* nodes set **Authentication** (Basic Au
 	}, { executeOnce: true });
 	b.chain(wS, st, rS);
 	b.chain(wC, lc, rC);
+
+	b.note('Alerts by e-mail', [-420, 400], [520, 420], `## Alerts by e-mail
+Every 5 minutes *Get alerts* emits one item per **new cause** since the last check — new conflicts, the Loop Guard's breaker stopping a run, failed writes (grouped by system and reason, with the count), a system whose writes have failed for an hour — each with a ready **subject** and **text**. Nothing new, no mail. The same cause is mailed at most once an hour; repeats are counted into the next mail.
+
+In *Send alert e-mail* set **From** and **To** and the **SMTP** credential. For Slack or Microsoft Teams, replace it with that node and send \`{{ $json.subject }}\` and \`{{ $json.text }}\`.
+
+Set **Dashboard URL** in *Get alerts* to your \`{n8n}/webhook/datasync/status\` for a link in every mail.`, 6);
+	const every = schedule(b, 'Every 5 minutes', [0, 520], { field: 'minutes', minutesInterval: 5 });
+	const alerts = b.ds('Get alerts', 'dataSyncStore', [240, 520], {
+		operation: 'alerts',
+		sync: 'contacts',
+		alertKinds: ['breaker', 'conflict', 'stale', 'write-error'],
+		alertOptions: { groupWindowMinutes: 60, staleMinutes: 60 },
+	}, cred.store);
+	const mail = b.add('Send alert e-mail', 'n8n-nodes-base.emailSend', 2.1, [480, 520], {
+		resource: 'email',
+		operation: 'send',
+		fromEmail: 'datasync@example.com',
+		toEmail: 'data-team@example.com',
+		subject: '={{ $json.subject }}',
+		emailFormat: 'both',
+		text: '={{ $json.text }}',
+		html: '={{ $json.html }}',
+		options: { appendAttribution: false },
+	}, { credentials: cred.smtp });
+	b.chain(every, alerts, mail);
+
+	b.note('Logs kept 30 days', [140, 700], [560, 240], `## Logs kept 30 days
+Every night *Purge* deletes audit entries, resolved conflicts, breaker trips and alert history older than **Retention (Days)** (30). Change it there; the dashboard shows the retention and the oldest entry kept.`, 5);
+	const daily = schedule(b, 'Every night at 03:00', [240, 780], { field: 'days', triggerAtHour: 3 });
+	const purge = b.ds('Purge logs older than 30 days', 'dataSyncStore', [480, 780], { operation: 'purge', sync: 'contacts', retentionDays: 30 }, cred.store);
+	b.chain(daily, purge);
 	return b.workflow('DataSync: sync status and conflicts (webhooks)');
 }
 

@@ -8,7 +8,7 @@ import { SyncItemError, type SyncItem } from '../item';
 import { canonicalHash } from './hash';
 import { mergeGoldenRecords } from './identity';
 import { advanceRunCursors } from './cursor';
-import type { NewConflict, Store } from './store/store';
+import type { NewConflict, Store, VolumeCount } from './store/store';
 import type { AuditEntry, Link, LinkTombstone, PlannedChange } from './store/types';
 
 export interface CommitOptions {
@@ -106,6 +106,12 @@ function checkResult(result: unknown, index: number): WriteResult {
 	return r as unknown as WriteResult;
 }
 
+/** The rule of a Mapper's first field error (`required`, `date`, …): the reason a record is counted invalid under. */
+export function ruleOf(errors: unknown[] | undefined): string {
+	const first = errors?.[0] as { rule?: unknown } | undefined;
+	return typeof first?.rule === 'string' && first.rule !== '' ? first.rule : 'mapping';
+}
+
 function byEntityOf<T extends { entity: string }>(list: T[]): Map<string, T[]> {
 	const out = new Map<string, T[]>();
 	for (const item of list) {
@@ -181,6 +187,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		const tombstones: LinkTombstone[] = [];
 		const conflicts: NewConflict[] = [];
 		const perTarget = new Map<string, { sync: string; system: string; entity: string; runId: string; written: number; failed: number }>();
+		const volume: VolumeCount[] = [];
+		const counted = (r: WriteResult, kind: VolumeCount['kind'], reason = '') => volume.push({ system: r.system, entity: r.entity, kind, reason, count: 1 });
 		const count = (r: WriteResult, ok: boolean) => {
 			const k = `${r.system}\u0000${r.entity}`;
 			const row = perTarget.get(k) ?? { sync: options.sync, system: r.system, entity: r.entity, runId: options.runId, written: 0, failed: 0 };
@@ -206,6 +214,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			failed.push(ref);
 			result.failed++;
 			count(r, false);
+			counted(r, 'failed', 'write-error');
 			audit.push(entry(r, { action: 'write', outcome: 'failed', error: message }));
 		};
 
@@ -234,6 +243,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				result.failed++;
 				result.rejected++;
 				count(r, false);
+				counted(r, 'invalid', ruleOf(r.errors));
 				const why = r.errors.map((e) => (typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e))).join('; ');
 				audit.push(entry(r, { action: 'write', outcome: 'failed', after: plan.data, error: `invalid for ${r.system}, not written: ${why}` }));
 				return;
@@ -297,6 +307,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				succeeded.push(ref);
 				result.committed++;
 				count(r, true);
+				counted(r, 'deleted');
 				audit.push(entry(r, { action: 'write', outcome: 'ok', externalId: current?.externalId ?? null, before: current?.base ?? null, after: null }));
 				return;
 			}
@@ -377,6 +388,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			succeeded.push(ref);
 			result.committed++;
 			count(r, true);
+			counted(r, current ? 'updated' : 'created');
 			audit.push(entry(r, { action: 'write', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
 		});
 
@@ -451,9 +463,11 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				audit.push(entry(r, { action: 'link', outcome: 'ok', error: `matched ${r.system} record ${id}; ${merged.reason}` }));
 			}
 		}
+		for (const c of conflicts) volume.push({ system: c.system, entity: c.entity, kind: 'conflicts', reason: c.kind, count: 1 });
 		await tx.insertConflicts(conflicts);
 		await tx.insertAudit(audit);
 		await tx.recordWrites([...perTarget.values()]);
+		await tx.countVolume(options.sync, volume);
 		await tx.addRunMetrics(options.runId, options.sync, { written: result.committed, failed: result.failed }, true);
 		result.waiting = await tx.countPlanned(options.runId);
 		if (result.waiting === 0) result.cursors = await advanceRunCursors(tx, options.runId);

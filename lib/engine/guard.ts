@@ -192,6 +192,11 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		}
 		result.passed = open.map((o) => ({ item: o.item, sourceIndex: o.sourceIndex }));
 		result.blocked.sort((a, b) => a.sourceIndex - b.sourceIndex);
+		// The dashboard's "did not sync" and the Prometheus counts: one upsert per batch, by reason.
+		await tx.countVolume(
+			options.sync,
+			result.blocked.map((b) => ({ system: b.item.system, entity: b.item.entity, kind: 'blocked', reason: b.reason, count: 1 })),
+		);
 		if (options.runId) {
 			const cursors = result.blocked
 				.filter((b) => b.item.trace.cursor && !held.has(b.item))

@@ -5,7 +5,7 @@
 export { closeAllStores, openStore, storeConfigFromCredentials, Store, StoreConfigError, StoreVersionError, compareCursors } from './store';
 export type { StoreConfig } from './store';
 export type * from './store/types';
-export type { AuditQuery, ConflictQuery, PurgeResult } from './store/store';
+export type { AuditQuery, ConflictQuery, PurgeResult, VolumeCount, VolumeKind, VolumeRow } from './store/store';
 export { canonicalHash, canonicalJson, canonicalValue, isEmptyValue, sameValue } from './hash';
 export { mergeRecord, isEcho, settle } from './merge';
 export type { EmptyValueRule, FieldConflict, MergePolicy } from './merge';
@@ -17,7 +17,7 @@ export { resolveConflict } from './conflicts';
 export type { ConflictChoice, ReviewOptions, ReviewResult } from './conflicts';
 export { guard } from './guard';
 export type { BlockReason, GuardOptions, GuardResult, RateLimit } from './guard';
-export { status } from './status';
-export type { SyncOverview } from './status';
+export { status, runLog, recordHistory, recordInvalid, healthOf, DEFAULT_HEALTH } from './status';
+export type { SyncOverview, HealthOptions, HealthState, TargetHealth, RunLog, RecordHistory, FieldChange, NotSynced, VolumeBucket, RecordInvalidResult } from './status';
 export { findDeletes } from './reconcile';
 export type { FindDeletesOptions } from './reconcile';

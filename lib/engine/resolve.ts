@@ -873,6 +873,11 @@ export async function resolve(store: Store, options: ResolveOptions, items: Sync
 		if (!options.dryRun) {
 			await batch.save(changes);
 			await tx.addRunMetrics(options.runId, options.sync, batch.metrics, false);
+			await tx.countVolume(options.sync, [
+				...prepared.map((p) => ({ system: p.item.system, entity: options.entity, kind: 'received' as const, count: 1 })),
+				...batch.skipped.map((k) => ({ system: k.item.system, entity: options.entity, kind: 'skipped' as const, reason: k.reason, count: 1 })),
+				...batch.conflicts.filter((c) => c.status === 'open').map((c) => ({ system: c.item.system, entity: options.entity, kind: 'conflicts' as const, reason: c.kind, count: 1 })),
+			]);
 			const cursors = prepared
 				.filter((p) => p.item.trace.cursor)
 				.map((p) => ({ sync: options.sync, system: p.item.system, entity: options.entity, cursor: p.item.trace.cursor! }));

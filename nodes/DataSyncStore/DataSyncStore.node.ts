@@ -8,8 +8,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { commit, findDeletes, resolveConflict, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
-import { renderDashboard } from '../../lib/dashboard';
+import { commit, findDeletes, recordHistory, recordInvalid, resolveConflict, runLog, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
+import { renderDashboard, renderPrometheus, renderRecordHistory, renderRunLog } from '../../lib/dashboard';
 import { checkAlerts, purgeWithAlerts, type AlertKind } from '../../lib/engine/alerts';
 import { engineError, listParameter, readSyncItems, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
 import { storeProperties } from './description';
@@ -57,11 +57,12 @@ export class DataSyncStore implements INodeType {
 						retries.map((item) => ({ json: item as unknown as IDataObject, pairedItem: all })),
 					];
 				}
-				case 'status': {
-					const overview = await status(store, sync, { runs: this.getNodeParameter('runs', 0, 20) as number });
-					const format = this.getNodeParameter('format', 0, 'json') as string;
-					const json = format === 'html' ? { html: renderDashboard(overview) } : (overview as unknown as IDataObject);
-					return [[{ json: json as IDataObject, pairedItem: all }]];
+				case 'status':
+					return [[{ json: await statusPage(this, store, sync), pairedItem: all }]];
+				case 'recordInvalid': {
+					const runId = (this.getNodeParameter('runId', 0, '') as string).trim() || runIdOf(this);
+					await recordInvalid(store, { sync, runId }, input.map((item) => item.json));
+					return [input.map((item, i) => ({ json: item.json, pairedItem: { item: i } }))];
 				}
 				case 'audit': {
 					const filters = this.getNodeParameter('auditFilters', 0, {}) as {
@@ -109,6 +110,32 @@ export class DataSyncStore implements INodeType {
 			throw engineError(this, error);
 		}
 	}
+}
+
+/** Get Status: the overview, a run's log or a record's history (Page), as JSON, HTML or Prometheus text. */
+async function statusPage(ctx: IExecuteFunctions, store: Store, sync: string): Promise<IDataObject> {
+	const format = ctx.getNodeParameter('format', 0, 'json') as string;
+	const view = dropEmpty(ctx.getNodeParameter('page', 0, {}) as { run?: string; record?: string; system?: string; id?: string; entity?: string });
+	const text = (v: unknown) => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim());
+	const run = text(view.run);
+	const record = text(view.record);
+	const system = text(view.system);
+	const id = text(view.id);
+	const entity = text(view.entity) || undefined;
+	const generatedAt = store.clock().toISOString();
+	if (format !== 'prometheus' && run) {
+		const log = await runLog(store, sync, run);
+		return format === 'html' ? { html: renderRunLog(log, generatedAt) } : (log as unknown as IDataObject);
+	}
+	if (format !== 'prometheus' && (record || (system && id))) {
+		const history = await recordHistory(store, sync, record ? { key: record, entity } : { system, id, entity });
+		return format === 'html' ? { html: renderRecordHistory(history, generatedAt) } : (history as unknown as IDataObject);
+	}
+	const rule = ctx.getNodeParameter('healthRule', 0, {}) as { staleMinutes?: number; failingRuns?: number };
+	const overview = await status(store, sync, { runs: ctx.getNodeParameter('runs', 0, 20) as number, health: rule });
+	if (format === 'html') return { html: renderDashboard(overview) };
+	if (format === 'prometheus') return { text: renderPrometheus(overview), contentType: 'text/plain; version=0.0.4; charset=utf-8' };
+	return overview as unknown as IDataObject;
 }
 
 function dropEmpty<T extends object>(filters: T): Partial<T> {

@@ -363,7 +363,19 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('engine node
 		expect(overview.sync).toBe('contacts');
 		expect((overview.systems as IDataObject[]).find((s) => s.system === 'erp')).toMatchObject({ entity: 'contact', written: 1, failed: 0 });
 		const statusHtml = await runNode(DataSyncStore, { parameters: { operation: 'status', sync: 'contacts', format: 'html' }, credentials, input: [{}] });
-		expect(String(statusHtml.outputs[0][0].json.html)).toContain('<h1>DataSync status');
+		expect(String(statusHtml.outputs[0][0].json.html)).toContain('<h1>DataSync · contacts</h1>');
+		expect(String(statusHtml.outputs[0][0].json.html)).toMatch(/<table id="targets">[\s\S]*<td>erp<\/td><td>contact<\/td><td><span class="mono">0<\/span><\/td><td><span class="mono">1<\/span>/);
+		// A Mapper's Invalid items through Record Invalid: audited, counted, passed on.
+		const refused = { ...contact('crm', 'bad-1', { email: 'x@example.com', birthDate: '31/02/2024' }), shape: 'system', errors: [{ field: 'birthDate', rule: 'date', message: 'not a date' }] };
+		const recorded = await runNode(DataSyncStore, { parameters: { operation: 'recordInvalid', sync: 'contacts' }, credentials, input: [refused as unknown as IDataObject] });
+		expect(json(recorded.outputs[0])).toEqual([refused]);
+		const prom = await runNode(DataSyncStore, { parameters: { operation: 'status', sync: 'contacts', format: 'prometheus' }, credentials, input: [{}] });
+		expect(prom.outputs[0][0].json.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+		expect(String(prom.outputs[0][0].json.text)).toContain('datasync_records_not_synced_total{sync="contacts",system="crm",entity="contact",kind="invalid",reason="date"} 1');
+		const runPage = await runNode(DataSyncStore, { parameters: { operation: 'status', sync: 'contacts', format: 'html', page: { run: String((overview.runs as IDataObject[])[0].runId) } }, credentials, input: [{}] });
+		expect(String(runPage.outputs[0][0].json.html)).toMatch(/<table id="run-log">[\s\S]*<td>write<\/td>/);
+		const recordPage = await runNode(DataSyncStore, { parameters: { operation: 'status', sync: 'contacts', format: 'json', page: { system: 'crm', id: 'bad-1' } }, credentials, input: [{}] });
+		expect((recordPage.outputs[0][0].json.entries as IDataObject[]).map((e) => [e.action, e.error])).toEqual([['invalid', 'invalid, not synced: birthDate: not a date']]);
 
 		const audit = await runNode(DataSyncStore, {
 			parameters: { operation: 'audit', sync: 'contacts', auditFilters: { key: String(planned.changes[0].key) } },

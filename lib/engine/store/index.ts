@@ -9,7 +9,7 @@ import { migrate } from './migrations';
 import { Store } from './store';
 
 export { Store, StoreTx, compareCursors } from './store';
-export type { AuditQuery, ConflictQuery, PurgeResult } from './store';
+export type { AuditQuery, ConflictQuery, PurgeResult, VolumeCount, VolumeKind, VolumeRow } from './store';
 export { MIGRATIONS, SCHEMA_VERSION, StoreVersionError, migrate } from './migrations';
 export * from './types';
 

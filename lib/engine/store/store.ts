@@ -167,6 +167,16 @@ export class StoreTx {
 		return { from: this.sql.rows(columns, 'r'), param: RowBatch.of(columns, list, row, this.print) };
 	}
 
+	/** A list of run ids as a row source (`r.run_id`). */
+	runIdBatch(runIds: readonly string[]) {
+		return this.batch({ run_id: 'text' }, [...new Set(runIds)], (run_id) => ({ run_id }));
+	}
+
+	/** See `join`. */
+	get joinKeyword(): string {
+		return this.join;
+	}
+
 	private keyBatch(keys: readonly string[]) {
 		return this.batch({ key: 'text' }, keys, (key) => ({ key }));
 	}
@@ -736,6 +746,39 @@ export class StoreTx {
 		);
 	}
 
+	/**
+	 * Counts what happened to changes, per hour and per day (sync, system, entity, kind, reason): one upsert
+	 * for the whole batch, whatever its size. Kinds: see VolumeKind.
+	 */
+	async countVolume(sync: string, counts: VolumeCount[]): Promise<void> {
+		const totals = new Map<string, VolumeCount>();
+		for (const c of counts) {
+			if (!(c.count > 0)) continue;
+			const k = `${c.system}\u0000${c.entity}\u0000${c.kind}\u0000${c.reason ?? ''}`;
+			const prior = totals.get(k);
+			totals.set(k, prior ? { ...prior, count: prior.count + c.count } : { ...c, reason: c.reason ?? '' });
+		}
+		if (!totals.size) return;
+		const hour = `${this.now.slice(0, 13)}:00:00.000Z`;
+		const day = `${this.now.slice(0, 10)}T00:00:00.000Z`;
+		const rows = [...totals.values()].flatMap((c) => [
+			{ ...c, grain: 'hour', bucket: hour },
+			{ ...c, grain: 'day', bucket: day },
+		]);
+		const r = this.batch(
+			{ system: 'text', entity: 'text', kind: 'text', reason: 'text', grain: 'text', bucket: 'text', count: 'int' },
+			rows,
+			(v) => ({ system: v.system, entity: v.entity, kind: v.kind, reason: v.reason ?? '', grain: v.grain, bucket: v.bucket, count: v.count }),
+		);
+		await this.sql.run(
+			`INSERT INTO volume (sync, system, entity, kind, reason, grain, bucket, count)
+			SELECT ?, r.system, r.entity, r.kind, r.reason, r.grain, r.bucket, r.count FROM ${r.from}
+			WHERE true
+			ON CONFLICT (sync, grain, bucket, system, entity, kind, reason) DO UPDATE SET count = volume.count + excluded.count`,
+			[sync, r.param],
+		);
+	}
+
 	/** Adds `by` to a counter of the window starting at `windowStart`; returns the new counts in input order. */
 	async bumpCounters(counters: Array<{ scope: string; name: string; windowStart: string; by: number }>): Promise<number[]> {
 		if (!counters.length) return [];
@@ -869,10 +912,34 @@ function compareOrdered(a: CursorOrder, b: CursorOrder): number {
 	return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/**
+ * What the volume table counts: `received` (changes read from a source, `system` = the source),
+ * `created` / `updated` / `deleted` / `failed` (writes to a target, `system` = the target; failed = write
+ * errors), and what did not sync: `invalid` (a Mapper refused it; reason = the rule), `blocked` (the Loop
+ * Guard; reason = its reason), `skipped` (the Resolver; reason = why) and `conflicts` (reason = kind).
+ */
+export type VolumeKind = 'received' | 'created' | 'updated' | 'deleted' | 'failed' | 'invalid' | 'blocked' | 'skipped' | 'conflicts';
+
+export interface VolumeCount {
+	system: string;
+	entity: string;
+	kind: VolumeKind;
+	reason?: string;
+	count: number;
+}
+
+export interface VolumeRow extends Required<VolumeCount> {
+	grain: 'hour' | 'day';
+	bucket: string;
+}
+
 export interface AuditQuery {
 	entity?: string;
 	key?: string;
 	system?: string;
+	/** The record's id in `system`. */
+	externalId?: string;
+	action?: string;
 	runId?: string;
 	since?: string;
 	limit?: number;
@@ -894,6 +961,8 @@ export interface PurgeResult {
 	signatures: number;
 	resolvedConflicts: number;
 	runs: number;
+	/** Hourly volume counts older than the retention (at least 7 days), daily ones older than it (at least 31 days). */
+	volume: number;
 }
 
 /** Runs older than the audit retention go, with the cursors they never got to commit. */
@@ -995,6 +1064,8 @@ export class Store {
 		add('entity = ?', query.entity);
 		add('key = ?', query.key);
 		add('system = ?', query.system);
+		add('external_id = ?', query.externalId);
+		add('action = ?', query.action);
 		add('run_id = ?', query.runId);
 		add('at >= ?', query.since);
 		params.push(query.limit ?? 1000);
@@ -1050,6 +1121,68 @@ export class Store {
 		return Number(rows[0].n);
 	}
 
+	/** The volume counts of one sync at one grain since `since` (an ISO time), oldest first. */
+	async volume(sync: string, grain: 'hour' | 'day', since: string): Promise<VolumeRow[]> {
+		const rows = await this.driver.all(
+			`SELECT system, entity, kind, reason, grain, bucket, count FROM volume WHERE sync = ? AND grain = ? AND bucket >= ? ORDER BY bucket, system, entity, kind, reason`,
+			[sync, grain, since],
+		);
+		return rows.map((r) => ({
+			system: String(r.system),
+			entity: String(r.entity),
+			kind: String(r.kind) as VolumeKind,
+			reason: String(r.reason),
+			grain: String(r.grain) as 'hour' | 'day',
+			bucket: String(r.bucket),
+			count: Number(r.count),
+		}));
+	}
+
+	/** The latest audit entries of a sync whose outcome is `failed` (a Mapper refused the record, or a write failed). */
+	async failedRecords(sync: string, limit = 50): Promise<AuditEntry[]> {
+		const rows = await this.driver.all(`SELECT * FROM audit WHERE sync = ? AND outcome = 'failed' ORDER BY id DESC LIMIT ?`, [sync, limit]);
+		return rows.map(auditFromRow);
+	}
+
+	/** How many audit entries of each of these runs failed. */
+	async failedPerRun(runIds: string[]): Promise<Map<string, number>> {
+		if (!runIds.length) return new Map();
+		const r = this.read(async (tx) => {
+			const list = tx.runIdBatch(runIds);
+			return tx.sql.all(`SELECT a.run_id, count(*) AS n FROM ${list.from} ${tx.joinKeyword} audit a ON a.run_id = r.run_id WHERE a.outcome = 'failed' GROUP BY a.run_id`, [list.param]);
+		});
+		return new Map((await r).map((row) => [String(row.run_id), Number(row.n)]));
+	}
+
+	/** The entities a sync has counted, written or read. */
+	async entitiesOf(sync: string): Promise<string[]> {
+		const rows = await this.driver.all(
+			`SELECT DISTINCT entity FROM sync_status WHERE sync = ? UNION SELECT DISTINCT entity FROM sync_cursor WHERE sync = ?
+			UNION SELECT DISTINCT entity FROM volume WHERE sync = ? AND grain = 'day'`,
+			[sync, sync, sync],
+		);
+		return rows.map((r) => String(r.entity)).sort();
+	}
+
+	/** Open conflicts per system and entity (of this sync, or recorded without a sync). */
+	async openConflictCounts(sync: string): Promise<Array<{ system: string; entity: string; count: number }>> {
+		const rows = await this.driver.all(
+			`SELECT system, entity, count(*) AS n FROM conflict WHERE status = 'open' AND (sync = ? OR sync IS NULL) GROUP BY system, entity ORDER BY entity, system`,
+			[sync],
+		);
+		return rows.map((r) => ({ system: String(r.system), entity: String(r.entity), count: Number(r.n) }));
+	}
+
+	/** The golden records (entity, key) a system's record is or was linked to. */
+	async keysOfExternal(system: string, externalId: string): Promise<Array<{ entity: string; key: string }>> {
+		const rows = await this.driver.all(
+			`SELECT entity, key FROM link WHERE system = ? AND external_id = ?
+			UNION SELECT entity, key FROM link_tombstone WHERE system = ? AND external_id = ? AND key <> ''`,
+			[system, externalId, system, externalId],
+		);
+		return rows.map((r) => ({ entity: String(r.entity), key: String(r.key) }));
+	}
+
 	async syncStatus(sync: string): Promise<SyncStatus[]> {
 		const rows = await this.driver.all(`SELECT * FROM sync_status WHERE sync = ? ORDER BY entity, system`, [sync]);
 		return rows.map((r) => ({
@@ -1084,6 +1217,10 @@ export class Store {
 				signatures: await tx.sql.run(`DELETE FROM webhook_signature WHERE expires_at <= ?`, [tx.now]),
 				plannedChanges: await tx.sql.run(`DELETE FROM planned_change WHERE created_at < ?`, [auditBefore]),
 				runs: await purgeRuns(tx, auditBefore),
+				// Hourly counts feed the 48-hour chart; daily ones the 30-day chart and Prometheus (kept as the audit).
+				volume:
+					(await tx.sql.run(`DELETE FROM volume WHERE grain = 'hour' AND bucket < ?`, [new Date(now - Math.max(auditDays, 7) * 86_400_000).toISOString()])) +
+					(await tx.sql.run(`DELETE FROM volume WHERE grain = 'day' AND bucket < ?`, [new Date(now - Math.max(auditDays, 31) * 86_400_000).toISOString()])),
 			};
 		});
 	}

@@ -93,9 +93,10 @@ export interface ConflictRecord {
 /**
  * `write`: a change the sync made in a target system (Commit: upsert or delete, ok or failed; `system` is
  * the target). The others say what happened to the golden record because of a source's change (`system`
- * is the source): `create`, `merge`, `delete`, `link`, `skip`, `conflict`, `resolve`.
+ * is the source): `create`, `merge`, `delete`, `link`, `skip`, `conflict`, `resolve`. `invalid`: a source's
+ * change the Mapper refused (Store "Record Invalid"), nothing synced; `error` names the fields.
  */
-export type AuditAction = 'create' | 'merge' | 'delete' | 'link' | 'skip' | 'conflict' | 'resolve' | 'write';
+export type AuditAction = 'create' | 'merge' | 'delete' | 'link' | 'skip' | 'conflict' | 'resolve' | 'write' | 'invalid';
 
 export interface AuditEntry {
 	id?: number;
