@@ -14,7 +14,8 @@ import {
 import { randomUUID } from 'node:crypto';
 import { testStoreCredential, testWebhookCredential } from '../../lib/connectors/credential-tests';
 import { checkContentType, DEFAULT_LIMITS, DEFAULT_UPSERT_VALUES, parseDelivery, PayloadError } from '../../lib/connectors/webhook/changes';
-import { ReplayGuard, verifyWebhook } from '../../lib/connectors/webhook/signature';
+import { checkCustomScheme, verifySignedRequest, type CustomSchemeSettings, type SignatureSchemeName } from '../../lib/connectors/webhook/schemes';
+import { ReplayGuard } from '../../lib/connectors/webhook/signature';
 import { openStore, storeConfigFromCredentials, type Store } from '../../lib/engine';
 
 /** Signatures accepted in this process within the replay window (see ReplayGuard). */
@@ -66,15 +67,33 @@ async function replayStore(ctx: IWebhookFunctions, now: number): Promise<Store> 
  * ignore the key and evaluate the expression. Either way the path is the node's Path parameter.
  */
 const WEBHOOK_RESOLVERS = Symbol.for('n8n.webhookDescriptionResolvers');
+
+/** The challenge of Slack's signed `url_verification` call (Events API set-up), or undefined. */
+function slackChallenge(rawBody: Buffer): string | undefined {
+	if (rawBody.length > 4096) return undefined;
+	try {
+		const body = JSON.parse(rawBody.toString('utf8')) as { type?: unknown; challenge?: unknown };
+		return body?.type === 'url_verification' && typeof body.challenge === 'string' ? body.challenge : undefined;
+	} catch {
+		return undefined;
+	}
+}
 const PATH_TEMPLATE = '={{$parameter["path"]}}';
 
 interface TriggerOptions {
 	signatureHeader?: string;
 	timestampHeader?: string;
 	replayWindow?: number;
+	replayMemory?: number;
+	publicUrl?: string;
 	maxBodySize?: number;
 	maxChanges?: number;
 }
+
+/** Hours a replay key of a sender that signs no timestamp (Shopify, GitHub, WooCommerce…) is kept by default. */
+export const DEFAULT_REPLAY_MEMORY_HOURS = 72;
+
+const showCustom = { show: { signatureScheme: ['custom'] } };
 
 /**
  * The real-time entry of a sync: a source system POSTs its changes here, signed with HMAC-SHA256 over
@@ -204,6 +223,118 @@ export class DataSyncTrigger implements INodeType {
 				description: "Field name or dotted path of the record's fields in a change; empty = the whole change",
 			},
 			{
+				displayName: 'Signature Scheme',
+				name: 'signatureScheme',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Custom', value: 'custom', description: 'HMAC of your choice: algorithm, encoding, signed content and headers set below' },
+					{ name: 'DataSync', value: 'datasync', description: 'Hex HMAC-SHA256 of `timestamp.body` in X-DataSync-Signature, timestamp in X-DataSync-Timestamp' },
+					{ name: 'GitHub', value: 'github', description: 'X-Hub-Signature-256: sha256=<hex> of the body; deduplicated on X-GitHub-Delivery' },
+					{ name: 'HubSpot (Signature v3)', value: 'hubspot', description: 'X-HubSpot-Signature-v3 (base64) over method + URL + body + X-HubSpot-Request-Timestamp' },
+					{ name: 'Shopify', value: 'shopify', description: 'X-Shopify-Hmac-Sha256: base64 HMAC-SHA256 of the body; deduplicated on X-Shopify-Webhook-Id' },
+					{ name: 'Slack', value: 'slack', description: 'X-Slack-Signature: v0=<hex> over `v0:timestamp:body`; answers the URL verification challenge' },
+					{ name: 'Stripe', value: 'stripe', description: 'Stripe-Signature: t=…,v1=… over `t.body`, hex; the Replay Window is the tolerance' },
+					{ name: 'WooCommerce', value: 'woocommerce', description: 'X-WC-Webhook-Signature: base64 HMAC-SHA256 of the body; deduplicated on X-WC-Webhook-Delivery-ID' },
+				],
+				default: 'datasync',
+				description: "How the sender signs its requests. The credential's Secret is the sender's signing secret (Stripe's whsec_…, the app's client secret for Shopify and HubSpot, Slack's signing secret, the webhook secret for GitHub and WooCommerce).",
+			},
+			{
+				displayName: 'Custom Algorithm',
+				name: 'customAlgorithm',
+				type: 'options',
+				options: [
+					{ name: 'HMAC-SHA1', value: 'sha1' },
+					{ name: 'HMAC-SHA256', value: 'sha256' },
+					{ name: 'HMAC-SHA512', value: 'sha512' },
+				],
+				default: 'sha256',
+				displayOptions: showCustom,
+			},
+			{
+				displayName: 'Custom Encoding',
+				name: 'customEncoding',
+				type: 'options',
+				options: [
+					{ name: 'Base64', value: 'base64' },
+					{ name: 'Hex', value: 'hex' },
+				],
+				default: 'hex',
+				displayOptions: showCustom,
+			},
+			{
+				displayName: 'Custom Signed Content',
+				name: 'customContent',
+				type: 'options',
+				options: [
+					{ name: 'Body', value: 'body', description: 'The raw body only (no timestamp: replays are refused by the replay memory)' },
+					{ name: 'Template', value: 'template', description: 'Custom Template, with {method}, {url}, {timestamp} and {body}' },
+					{ name: 'Timestamp + Separator + Body', value: 'timestampBody' },
+				],
+				default: 'timestampBody',
+				displayOptions: showCustom,
+			},
+			{
+				displayName: 'Custom Separator',
+				name: 'customSeparator',
+				type: 'string',
+				default: '.',
+				displayOptions: { show: { signatureScheme: ['custom'], customContent: ['timestampBody'] } },
+				description: 'Between the timestamp and the body',
+			},
+			{
+				displayName: 'Custom Template',
+				name: 'customTemplate',
+				type: 'string',
+				default: '{timestamp}.{body}',
+				displayOptions: { show: { signatureScheme: ['custom'], customContent: ['template'] } },
+				description: 'The signed text: {method}, {url} (the Public URL option), {timestamp} and {body} are replaced; {{ and }} are literal braces. Must hold {body}.',
+			},
+			{
+				displayName: 'Custom Signature Header',
+				name: 'customSignatureHeader',
+				type: 'string',
+				default: 'x-signature',
+				displayOptions: showCustom,
+			},
+			{
+				displayName: 'Custom Signature Prefix',
+				name: 'customPrefix',
+				type: 'string',
+				default: '',
+				placeholder: 'sha256=',
+				displayOptions: showCustom,
+				description: 'Text before the digest in the signature header, if any (compared without case)',
+			},
+			{
+				displayName: 'Custom Timestamp Header',
+				name: 'customTimestampHeader',
+				type: 'string',
+				default: 'x-timestamp',
+				displayOptions: showCustom,
+				description: 'Empty = the sender sends no timestamp. With one, requests outside the Replay Window are refused.',
+			},
+			{
+				displayName: 'Custom Timestamp Unit',
+				name: 'customTimestampUnit',
+				type: 'options',
+				options: [
+					{ name: 'Milliseconds', value: 'milliseconds' },
+					{ name: 'Seconds', value: 'seconds' },
+				],
+				default: 'seconds',
+				displayOptions: showCustom,
+			},
+			{
+				displayName: 'Custom Delivery ID Header',
+				name: 'customDeliveryIdHeader',
+				type: 'string',
+				default: '',
+				displayOptions: showCustom,
+				description: 'A header that names each delivery, if the sender sends one: a delivery sent again is refused as a replay',
+			},
+			{
 				displayName: 'Replay Guard',
 				name: 'replayGuard',
 				type: 'options',
@@ -255,24 +386,43 @@ export class DataSyncTrigger implements INodeType {
 						description: 'A body with more changes is refused whole with 413, never cut',
 					},
 					{
+						displayName: 'Public URL',
+						name: 'publicUrl',
+						type: 'string',
+						default: '',
+						placeholder: 'https://hooks.example.com/webhook/datasync/hubspot/contact',
+						description:
+							"HubSpot and Custom {url}: the full URL of this trigger as the sender calls it (behind a proxy, the proxy's URL). Empty = n8n's webhook URL for this trigger (WEBHOOK_URL). The request's query string is added.",
+					},
+					{
+						displayName: 'Replay Memory (Hours)',
+						name: 'replayMemory',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: DEFAULT_REPLAY_MEMORY_HOURS,
+						description: 'Senders that sign no timestamp (Shopify, GitHub, WooCommerce, Custom without one): how long an accepted request is remembered, so that it is refused if sent again',
+					},
+					{
 						displayName: 'Replay Window (Seconds)',
 						name: 'replayWindow',
 						type: 'number',
 						typeOptions: { minValue: 1 },
 						default: 300,
-						description: 'How far the timestamp may be from the clock of n8n; older (or replayed) requests are refused',
+						description: "How far the timestamp may be from the clock of n8n (Stripe's tolerance; Slack, HubSpot, DataSync, Custom with a timestamp); older (or replayed) requests are refused",
 					},
 					{
 						displayName: 'Signature Header',
 						name: 'signatureHeader',
 						type: 'string',
 						default: 'x-datasync-signature',
+						description: 'DataSync scheme only',
 					},
 					{
 						displayName: 'Timestamp Header',
 						name: 'timestampHeader',
 						type: 'string',
 						default: 'x-datasync-timestamp',
+						description: 'DataSync scheme only',
 					},
 				],
 			},
@@ -295,7 +445,7 @@ export class DataSyncTrigger implements INodeType {
 		const res = this.getResponseObject();
 		// Writing the answer here and returning noWebhookResponse without workflowData is n8n's way to
 		// refuse a call: no execution starts (the same as the Webhook node's auth failures).
-		const refuse = (status: 400 | 401 | 413 | 415 | 503, reason: string): IWebhookResponseData => {
+		const refuse = (status: 400 | 401 | 413 | 415 | 500 | 503, reason: string): IWebhookResponseData => {
 			res.status(status).json({ error: reason });
 			return { noWebhookResponse: true };
 		};
@@ -335,20 +485,59 @@ export class DataSyncTrigger implements INodeType {
 		}
 
 		const now = Date.now();
+		const scheme = this.getNodeParameter('signatureScheme', 'datasync') as SignatureSchemeName;
+		let custom: CustomSchemeSettings | undefined;
+		if (scheme === 'custom') {
+			custom = {
+				algorithm: this.getNodeParameter('customAlgorithm', 'sha256') as CustomSchemeSettings['algorithm'],
+				encoding: this.getNodeParameter('customEncoding', 'hex') as CustomSchemeSettings['encoding'],
+				content: this.getNodeParameter('customContent', 'timestampBody') as CustomSchemeSettings['content'],
+				separator: String(this.getNodeParameter('customSeparator', '.')),
+				template: String(this.getNodeParameter('customTemplate', '{timestamp}.{body}')),
+				signatureHeader: String(this.getNodeParameter('customSignatureHeader', 'x-signature')),
+				prefix: String(this.getNodeParameter('customPrefix', '')),
+				timestampHeader: String(this.getNodeParameter('customTimestampHeader', 'x-timestamp')),
+				timestampUnit: this.getNodeParameter('customTimestampUnit', 'seconds') as CustomSchemeSettings['timestampUnit'],
+				deliveryIdHeader: String(this.getNodeParameter('customDeliveryIdHeader', '')),
+			};
+			// A trigger set up wrongly answers 500 with the field to fix: the sender retries once it is fixed.
+			const problem = checkCustomScheme(custom);
+			if (problem) return refuse(500, `the trigger's custom signature scheme is not usable: ${problem}`);
+		}
+		// Only HubSpot and a custom {url} sign the URL; n8n's own URL is worked out only for them.
+		const signsUrl = scheme === 'hubspot' || (scheme === 'custom' && custom!.content === 'template' && custom!.template!.includes('{url}'));
+		let url = '';
+		if (signsUrl) {
+			const requestUrl = String(req.originalUrl ?? req.url ?? '');
+			const query = requestUrl.includes('?') ? requestUrl.slice(requestUrl.indexOf('?')) : '';
+			url = (options.publicUrl?.trim() || this.getNodeWebhookUrl('default') || '') + query;
+		}
+		const lowerHeaders: Record<string, string | undefined> = {};
+		for (const [name, value] of Object.entries(headers)) lowerHeaders[name.toLowerCase()] = Array.isArray(value) ? value[0] : (value as string | undefined);
 		const verify = (secrets: string[]) =>
-			verifyWebhook({
-				secrets,
-				timestamp: header(options.timestampHeader, 'x-datasync-timestamp'),
-				signature: header(options.signatureHeader, 'x-datasync-signature'),
-				rawBody,
-				now,
-				windowSeconds,
-			});
+			verifySignedRequest(
+				scheme,
+				{ method: String(req.method ?? 'POST'), url, headers: lowerHeaders, rawBody, now },
+				{ secrets, windowSeconds, signatureHeader: options.signatureHeader, timestampHeader: options.timestampHeader, custom },
+			);
 		const known = await signingSecrets(this, now, false);
 		let verdict = verify(known.secrets);
 		// A secret set since the credential was last read: read it again before refusing.
 		if (!verdict.ok && known.cached && verdict.reason === 'signature does not match') verdict = verify((await signingSecrets(this, now, true)).secrets);
 		if (!verdict.ok) return refuse(401, verdict.reason);
+
+		// Signed set-up calls that carry no change: answered, no execution.
+		if (scheme === 'slack') {
+			const challenge = slackChallenge(rawBody);
+			if (challenge !== undefined) {
+				res.status(200).json({ challenge });
+				return { noWebhookResponse: true };
+			}
+		}
+		if (scheme === 'github' && header('x-github-event', 'x-github-event') === 'ping') {
+			res.status(200).json({ received: 0, ping: true });
+			return { noWebhookResponse: true };
+		}
 
 		const text = (name: string, fallback = '') => String(this.getNodeParameter(name, fallback)).trim();
 		const list = (name: string, fallback: string) => text(name, fallback).split(',');
@@ -376,20 +565,27 @@ export class DataSyncTrigger implements INodeType {
 			throw new NodeOperationError(this.getNode(), error as Error);
 		}
 
-		// Last gate: a good request is accepted once. Kept for twice the window, as a timestamp may lie up to
-		// one window in the future.
+		// Last gate: a good request is accepted once. With a signed timestamp its keys are kept for twice the
+		// window, as a timestamp may lie up to one window in the future; without one (Shopify, GitHub,
+		// WooCommerce…) for the Replay Memory. Every key must be new: the signed bytes' hash, and the delivery
+		// id where the sender sends one (a delivery sent again, even re-serialised).
+		const until = verdict.timestamped ? now + 2 * windowSeconds * 1000 : now + (options.replayMemory ?? DEFAULT_REPLAY_MEMORY_HOURS) * 3_600_000;
 		const guard = this.getNodeParameter('replayGuard', this.getNode().typeVersion >= 1.2 ? 'store' : 'process') as string;
 		if (guard === 'store') {
-			let accepted: boolean;
+			let accepted = true;
 			try {
 				const store = await replayStore(this, now);
-				accepted = await store.acceptSignature(verdict.signature, new Date(now + 2 * windowSeconds * 1000).toISOString());
+				for (const key of verdict.replayKeys) if (!(await store.acceptSignature(key, new Date(until).toISOString()))) accepted = false;
 			} catch (error) {
 				// Nothing was taken: the sender sends again later (a 5xx is what senders retry).
 				return refuse(503, `the sync store cannot be reached to check for a replay; nothing was taken, send it again (${String((error as Error).message).slice(0, 120)})`);
 			}
 			if (!accepted) return refuse(401, 'request already received (replay)');
-		} else if (!replays.accept(verdict.signature, now, windowSeconds)) return refuse(401, 'request already received (replay)');
+		} else {
+			let accepted = true;
+			for (const key of verdict.replayKeys) if (!replays.acceptUntil(key, now, until)) accepted = false;
+			if (!accepted) return refuse(401, 'request already received (replay)');
+		}
 
 		return {
 			webhookResponse: { received: items.length },

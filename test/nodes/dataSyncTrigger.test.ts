@@ -7,6 +7,8 @@ import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, IDataObj
 
 type Request = ReturnType<IWebhookFunctions['getRequestObject']>;
 type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
+import { createHmac } from 'node:crypto';
+import { SIGNATURE_SCHEMES } from '../../lib/connectors/webhook/schemes';
 import { signWebhook } from '../../lib/connectors/webhook/signature';
 import { parseSyncItem } from '../../lib/item';
 import { resolveWebhookDescriptionField, webhookDescriptionIsNativelyResolvable } from 'n8n-workflow';
@@ -53,9 +55,15 @@ async function deliver(body: string, headers: Record<string, string>, params: ID
 		},
 	} as unknown as Response;
 	// n8n reads the body once into rawBody (readRawBody) before the node runs; the node must not re-read the stream.
-	const req = { rawBody: undefined as Buffer | undefined, readRawBody: async () => (req.rawBody = Buffer.from(body, 'utf8')) } as unknown as Request;
+	const req = {
+		method: 'POST',
+		originalUrl: `/webhook/${String(params.path ?? PARAMS.path)}${String(params.query ?? '')}`,
+		rawBody: undefined as Buffer | undefined,
+		readRawBody: async () => (req.rawBody = Buffer.from(body, 'utf8')),
+	} as unknown as Request;
 	const all = { ...PARAMS, ...params };
-	const context: Pick<IWebhookFunctions, 'getRequestObject' | 'getResponseObject' | 'getHeaderData' | 'getNodeParameter' | 'getCredentials' | 'getNode'> = {
+	const context: Pick<IWebhookFunctions, 'getRequestObject' | 'getResponseObject' | 'getHeaderData' | 'getNodeParameter' | 'getCredentials' | 'getNode' | 'getNodeWebhookUrl'> = {
+		getNodeWebhookUrl: () => `http://127.0.0.1:5678/webhook/${String(all.path)}`,
 		getRequestObject: () => req,
 		getResponseObject: () => res,
 		getHeaderData: () => Object.fromEntries(Object.entries({ 'content-type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v])),
@@ -218,4 +226,70 @@ test('the credential test asks for secrets that resist guessing', async () => {
 	expect(await test.call(ctx, cred({ secret: SECRET }))).toEqual({ status: 'OK', message: 'Secret is usable' });
 	expect(await test.call(ctx, cred({ secret: 'short' }))).toEqual({ status: 'Error', message: 'Secret must be at least 16 characters' });
 	expect(await test.call(ctx, cred({ secret: SECRET, previousSecret: SECRET }))).toEqual({ status: 'Error', message: 'Previous Secret is the same as Secret' });
+});
+
+describe('signature schemes (the Signature Scheme parameter)', () => {
+	const hmac = (algorithm: string, secret: string, content: string, encoding: 'hex' | 'base64') => createHmac(algorithm, secret).update(content).digest(encoding);
+
+	test('a Shopify customers/update reaches the items through the field paths; a re-sent delivery (same webhook id, body re-serialised) is a replay', async () => {
+		const params = { signatureScheme: 'shopify', opField: '', changedAtField: 'updated_at', actorField: '', dataField: '' };
+		const customer = { id: 6940095234143, email: 'bob@example.com', first_name: 'Bob', updated_at: '2026-12-01T10:00:00-05:00' };
+		const body = JSON.stringify(customer);
+		const headers = { 'x-shopify-hmac-sha256': hmac('sha256', SECRET, body, 'base64'), 'x-shopify-webhook-id': `wh-${Date.now()}`, 'x-shopify-topic': 'customers/update' };
+		const call = await deliver(body, headers, params);
+		expect(call.result.workflowData![0].map((i) => parseSyncItem(i.json))).toEqual([
+			expect.objectContaining({ id: '6940095234143', op: 'upsert', changedAt: '2026-12-01T10:00:00-05:00', data: customer }),
+		]);
+		refused(await deliver(body, headers, params), 401, 'request already received (replay)');
+		const again = JSON.stringify(customer, null, 1);
+		refused(await deliver(again, { ...headers, 'x-shopify-hmac-sha256': hmac('sha256', SECRET, again, 'base64') }, params), 401, 'request already received (replay)');
+		refused(await deliver(body, { ...headers, 'x-shopify-hmac-sha256': hmac('sha256', 'not-the-secret-xxxxxxxx', body, 'base64') }, params), 401, 'signature does not match');
+	});
+
+	test("Slack's url_verification is answered with its challenge and starts no run; an unsigned one is refused", async () => {
+		const body = JSON.stringify({ token: 't', challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+		const ts = String(Math.floor(Date.now() / 1000));
+		const call = await deliver(body, { 'x-slack-request-timestamp': ts, 'x-slack-signature': `v0=${hmac('sha256', SECRET, `v0:${ts}:${body}`, 'hex')}` }, { signatureScheme: 'slack' });
+		expect(call).toEqual({ result: { noWebhookResponse: true }, status: 200, sent: { challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' } });
+		refused(await deliver(body, { 'x-slack-request-timestamp': ts }, { signatureScheme: 'slack' }), 401, 'missing signature header (x-slack-signature)');
+	});
+
+	test("GitHub's ping is answered 200 and starts no run", async () => {
+		const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+		const call = await deliver(body, { 'x-github-event': 'ping', 'x-github-delivery': `p-${Date.now()}`, 'x-hub-signature-256': `sha256=${hmac('sha256', SECRET, body, 'hex')}` }, { signatureScheme: 'github' });
+		expect(call).toEqual({ result: { noWebhookResponse: true }, status: 200, sent: { received: 0, ping: true } });
+	});
+
+	test("HubSpot signs the URL: n8n's webhook URL by default, the Public URL option behind a proxy, with the query string", async () => {
+		const params = { signatureScheme: 'hubspot', changesPath: '', idField: 'objectId', opField: 'subscriptionType', upsertValues: 'contact.propertyChange', changedAtField: 'occurredAt', actorField: '', dataField: '', query: '?portal=1' };
+		const body = JSON.stringify([{ objectId: 123, subscriptionType: 'contact.propertyChange', occurredAt: Date.now(), propertyName: 'email', propertyValue: 'a@example.com' }]);
+		const sign = (url: string) => {
+			const ms = String(Date.now());
+			return { 'x-hubspot-request-timestamp': ms, 'x-hubspot-signature-v3': hmac('sha256', SECRET, `POST${url}${body}${ms}`, 'base64') };
+		};
+		const direct = await deliver(body, sign('http://127.0.0.1:5678/webhook/datasync/crm/contact?portal=1'), params);
+		expect(direct.result.workflowData![0].map((i) => i.json.id)).toEqual(['123']);
+		const publicUrl = 'https://hooks.example.com/n8n/webhook/datasync/crm/contact';
+		refused(await deliver(body, sign(`${publicUrl}?portal=1`), params), 401, 'signature does not match');
+		expect((await deliver(body, sign(`${publicUrl}?portal=1`), { ...params, options: { publicUrl } })).result.workflowData).toHaveLength(1);
+	});
+
+	test('a custom scheme set up wrongly answers 500 naming the field, and starts no run', async () => {
+		const body = JSON.stringify({ id: 1, op: 'upsert', data: {} });
+		refused(await deliver(body, { 'x-signature': 'x' }, { signatureScheme: 'custom', customContent: 'timestampBody', customTimestampHeader: '' }), 500, "the trigger's custom signature scheme is not usable: Custom Timestamp Header is empty, but the signed content holds the timestamp");
+	});
+
+	test('a custom scheme (HMAC-SHA1, base64, timestamp in ms) is verified; outside the window refused', async () => {
+		const params = { signatureScheme: 'custom', customAlgorithm: 'sha1', customEncoding: 'base64', customContent: 'timestampBody', customSeparator: '|', customSignatureHeader: 'X-Sig', customPrefix: 'v1,', customTimestampHeader: 'X-Ts', customTimestampUnit: 'milliseconds' };
+		const body = JSON.stringify({ id: 'k', op: 'upsert', data: { a: 1 } });
+		const signedAt = (ms: number) => ({ 'x-ts': String(ms), 'x-sig': `v1,${hmac('sha1', SECRET, `${ms}|${body}`, 'base64')}` });
+		expect((await deliver(body, signedAt(Date.now()), params)).result.workflowData![0].map((i) => i.json.id)).toEqual(['k']);
+		refused(await deliver(body, signedAt(Date.now() - 301_000), params), 401, 'timestamp outside the replay window');
+	});
+
+	test('every scheme the parameter offers is one the verifier knows, and the default is the DataSync scheme', () => {
+		const param = new DataSyncTrigger().description.properties.find((p) => p.name === 'signatureScheme')!;
+		expect(param.default).toBe('datasync');
+		expect((param.options as Array<{ value: string }>).map((o) => o.value).sort()).toEqual([...SIGNATURE_SCHEMES].sort());
+	});
 });

@@ -63,11 +63,16 @@ export class ReplayGuard {
 
 	/** Records the signature; false when it was already seen and has not expired. */
 	accept(signature: string, now: number, windowSeconds: number): boolean {
-		const until = this.seen.get(signature);
-		if (until !== undefined && until > now) return false;
-		if (this.seen.size >= this.maxEntries) this.prune(now);
 		// Kept for twice the window: a timestamp may lie up to one window in the future.
-		this.seen.set(signature, now + 2 * windowSeconds * 1000);
+		return this.acceptUntil(signature, now, now + 2 * windowSeconds * 1000);
+	}
+
+	/** Records a replay key until `until` (epoch ms); false when it was already seen and has not expired. */
+	acceptUntil(key: string, now: number, until: number): boolean {
+		const known = this.seen.get(key);
+		if (known !== undefined && known > now) return false;
+		if (this.seen.size >= this.maxEntries) this.prune(now);
+		this.seen.set(key, until);
 		return true;
 	}
 
