@@ -14,6 +14,7 @@ import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { N8nInstance, summary, uniqueId, type Execution } from './harness';
 import { WRITE_ACTIONS, eventually, failure, importBidirectional, outputOf, runFromTrigger, signedPost, written, systemCredentials } from './templates-support';
+import { auditOfExecution } from './run-ids';
 import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -130,7 +131,7 @@ describe('template "bidirectional-contacts" in stock n8n: CRM (Postgres) ↔ ERP
 		// tables hold exactly what they held (an echo bounces only through a write, which would notify again).
 		expect(written([byActor, byContent], WRITERS)).toEqual([]);
 		for (const run of [byActor, byContent]) {
-			expect((await store.audit({ runId: String(run.id), limit: 100 })).filter((e) => WRITE_ACTIONS.includes(e.action))).toEqual([]);
+			expect((await auditOfExecution(store, run.id, { limit: 100 })).filter((e) => WRITE_ACTIONS.includes(e.action))).toEqual([]);
 		}
 		expect(await writes()).toHaveLength(2);
 		expect(await n8n.executions(wf)).toHaveLength(4);
@@ -237,7 +238,7 @@ describe('template "bidirectional-contacts" in stock n8n: CRM (Postgres) ↔ ERP
 		const all = await writes();
 		expect(all.length).toBe(9);
 		for (const w of all) {
-			const entries = (await store.audit({ runId: String(w.execution), key: w.key as string, system: w.system as string, limit: 100 })).filter((e) =>
+			const entries = (await auditOfExecution(store, String(w.execution), { key: w.key as string, system: w.system as string, limit: 100 })).filter((e) =>
 				WRITE_ACTIONS.includes(e.action),
 			);
 			const label = `${w.node} ${w.op} ${w.id}`;

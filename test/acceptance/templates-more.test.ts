@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 
 import { N8nInstance, prepared, REPO_ROOT, uniqueId, type Execution } from './harness';
 import { WRITE_ACTIONS, eventually, failure, importTemplate, nodeNamed, outputOf, runFromTrigger, signedPost, written } from './templates-support';
+import { auditOfExecution } from './run-ids';
 import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -229,7 +230,7 @@ describe('templates "nightly-batch" and "status-and-conflicts": A ↔ B page by 
 		const created = pages.flatMap((p) => [...outputOf(p, 'Write to A'), ...outputOf(p, 'Write to B')].map((w) => ({ ...w, run: p.id }) as Record<string, unknown> & { run: string }));
 		expect(created.map((w) => w.system).sort()).toEqual([...Array(3).fill('crm'), ...Array(12).fill('erp')]);
 		for (const w of created) {
-			const entries = (await store.audit({ runId: w.run, key: w.key as string, system: w.system as string, limit: 100 })).filter((e) => WRITE_ACTIONS.includes(e.action));
+			const entries = (await auditOfExecution(store, w.run, { key: w.key as string, system: w.system as string, limit: 100 })).filter((e) => WRITE_ACTIONS.includes(e.action));
 			expect({ w: `${w.system} ${w.id}`, entries: entries.map((e) => `${e.action}/${e.outcome}`) }).toEqual({ w: `${w.system} ${w.id}`, entries: [expect.stringMatching(/^(write|create)\/ok$/)] });
 		}
 		const open = await store.listConflicts({ status: 'open' });

@@ -15,6 +15,7 @@ import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTes
 import { ShopServer } from '../support/shop-server';
 import { N8nInstance, summary, uniqueId, type Execution } from './harness';
 import { WRITE_ACTIONS, eventually, failure, importTemplate, outputOf, runFromTrigger, signedPost, written, systemCredentials } from './templates-support';
+import { auditOfExecution } from './run-ids';
 import { ADA_CRM, CrmSystem, ErpSystem } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
@@ -154,7 +155,7 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 		// echo bounces only through a write, which would notify again.
 		expect(written(echoes, WRITERS)).toEqual([]);
 		for (const echo of echoes) {
-			expect((await store.audit({ runId: String(echo.id), limit: 100 })).filter((e) => WRITE_ACTIONS.includes(e.action))).toEqual([]);
+			expect((await auditOfExecution(store, echo.id, { limit: 100 })).filter((e) => WRITE_ACTIONS.includes(e.action))).toEqual([]);
 		}
 		expect(await n8n.executions(wf)).toHaveLength(seen);
 		expect((await writes()).length).toBe(before);
@@ -214,7 +215,7 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 	it('every write has exactly one audit entry, and every shop write was made once', async () => {
 		const all = await writes();
 		for (const w of all) {
-			const entries = (await store.audit({ runId: String(w.execution), key: w.key as string, system: w.system as string, limit: 100 })).filter((e) =>
+			const entries = (await auditOfExecution(store, String(w.execution), { key: w.key as string, system: w.system as string, limit: 100 })).filter((e) =>
 				WRITE_ACTIONS.includes(e.action),
 			);
 			const label = `${w.node} ${w.op} ${w.id}`;
