@@ -573,22 +573,37 @@ function statusAndConflicts(): Json {
 	const b = new Builder('status-and-conflicts');
 	b.note('About this template', [-420, -480], [720, 340], `# Sync status, conflicts, alerts and log retention
 Publish it, then open in a browser:
-- \`{n8n}/webhook/datasync/status\` — the **dashboard**: per system and entity the records synced, errors, last success, cursors, open conflicts, the latest runs and how long logs are kept (*DataSync Store → Get Status*, format HTML).
+- \`{n8n}/webhook/datasync/status\` — the **dashboard**: per system and entity the records synchronized, every change that did not sync with its reason (invalid, blocked by the Loop Guard, write errors, skipped), run times, last sync, cursor lag, health (ok / stale / failing, rule on the page), volume charts, the latest runs (click one for its log), the conflict queue and any record's history (\`?record=<key>\` or \`?system=crm&id=42\`). \`?format=prometheus\` gives the same counts as **Prometheus text** to scrape.
 - \`{n8n}/webhook/datasync/conflicts\` — the **open conflicts** as JSON, with every competing value (*List Conflicts*).
 
 Every 5 minutes it e-mails **alerts** (below), and every night it deletes logs older than **30 days**.
 
 Set **Sync Name** (\`contacts\`) in every Store node and the **DataSync store** credential to the store of your sync.`, 4);
 	b.note('Protect it', [320, -480], [520, 340], `## Protect these pages
-They show your records. On both *Webhook* nodes set **Authentication** (Basic Auth or Header Auth) before publishing, or keep n8n behind your reverse proxy's login.`, 3);
+They show your records. On both *Webhook* nodes set **Authentication** (Basic Auth or Header Auth) before publishing, or keep n8n behind your reverse proxy's login. The dashboard's links stay on the same webhook, so they work behind either.`, 3);
 	const wS = b.add('GET /datasync/status', 'n8n-nodes-base.webhook', 2, [0, 0], { httpMethod: 'GET', path: 'datasync/status', responseMode: 'responseNode', options: {} }, {
 		webhookId: stableId('status-and-conflicts', 'status-webhook'),
 	});
-	const st = b.ds('Sync status (dashboard)', 'dataSyncStore', [240, 0], { operation: 'status', sync: 'contacts', format: 'html', runs: 20 }, cred.store);
+	// The page's links (?run=, ?record=, ?system=&id=) come back through this webhook as its query;
+	// ?format=prometheus gives the same counts as Prometheus text.
+	const st = b.ds('Sync status (dashboard)', 'dataSyncStore', [240, 0], {
+		operation: 'status',
+		sync: 'contacts',
+		format: "={{ $json.query.format === 'prometheus' ? 'prometheus' : 'html' }}",
+		runs: 20,
+		page: {
+			run: "={{ $json.query.run ?? '' }}",
+			record: "={{ $json.query.record ?? '' }}",
+			system: "={{ $json.query.system ?? '' }}",
+			id: "={{ $json.query.id ?? '' }}",
+			entity: "={{ $json.query.entity ?? '' }}",
+		},
+		healthRule: {},
+	}, cred.store);
 	const rS = b.add('Answer with the dashboard', 'n8n-nodes-base.respondToWebhook', 1.1, [480, 0], {
 		respondWith: 'text',
-		responseBody: '={{ $json.html }}',
-		options: { responseHeaders: { entries: [{ name: 'content-type', value: 'text/html; charset=utf-8' }] } },
+		responseBody: '={{ $json.html ?? $json.text }}',
+		options: { responseHeaders: { entries: [{ name: 'content-type', value: "={{ $json.contentType ?? 'text/html; charset=utf-8' }}" }] } },
 	});
 	const wC = b.add('GET /datasync/conflicts', 'n8n-nodes-base.webhook', 2, [0, 220], { httpMethod: 'GET', path: 'datasync/conflicts', responseMode: 'responseNode', options: {} }, {
 		webhookId: stableId('status-and-conflicts', 'conflicts-webhook'),
