@@ -189,6 +189,13 @@ function conflictRows(conflicts: ConflictRecord[]): Cell[][] {
 	]);
 }
 
+/** How long logs are kept: the last Purge's retention, and the oldest audit entry still kept. */
+function retentionLine(overview: SyncOverview): string {
+	const r = overview.retention;
+	const kept = r.retentionDays === null ? 'Logs are kept until a Purge runs (none has run yet)' : `Logs kept ${r.retentionDays} days (last purge ${r.lastPurgeAt})`;
+	return `<p class="muted" data-retention>${esc(kept)}; oldest entry kept: ${esc(r.oldestAuditAt ?? 'none')}.</p>`;
+}
+
 export function renderDashboard(overview: SyncOverview): string {
 	const notSynced24 = overview.notSynced.filter((n) => n.kind !== 'skipped').reduce((s, n) => s + n.last24h, 0);
 	const written48 = overview.hourly.reduce((s, b) => s + b.written, 0);
@@ -219,6 +226,7 @@ export function renderDashboard(overview: SyncOverview): string {
 		`<div class="tiles">${tiles}</div>
 ${alert}
 <p class="rule" data-rule><strong>Health rule.</strong> ${esc(overview.rule)}.</p>
+${retentionLine(overview)}
 <h2>Systems</h2>
 ${table(
 	['Health', 'System', 'Entity', 'Received', 'Created', 'Updated', 'Deleted', 'Write errors', 'Invalid', 'Blocked', 'Skipped', 'Open conflicts', 'Last sync', 'Last success', 'Cursor behind'],
