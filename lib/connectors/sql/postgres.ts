@@ -2,7 +2,7 @@
  * Postgres through `pg`: one pool per connection, sessions in UTC, timestamps read as text so that
  * microseconds survive into the cursor, `INSERT … ON CONFLICT … RETURNING` for upserts.
  */
-import { Pool, types, type FieldDef, type PoolClient, type PoolConfig } from 'pg';
+import { Pool, types, type ClientConfig, type FieldDef, type PoolClient, type PoolConfig } from 'pg';
 import { SyncItemError, type SyncCursor } from '../../item';
 import {
 	asBatch,
@@ -96,6 +96,20 @@ function limitOf(type: string, typmod: number, full: string): ColumnLimit | unde
 
 const UUID = /^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i;
 
+/** How `pg` connects to this system: the pool's settings, shared with the Database Trigger's listening client. */
+export function pgConnectionOptions(config: SqlConnectionConfig): ClientConfig {
+	return {
+		host: config.host,
+		port: config.port,
+		database: config.database,
+		user: config.user,
+		password: config.password,
+		options: '-c TimeZone=UTC',
+		types: rawTimeTypes as ClientConfig['types'],
+		ssl: config.ssl === 'require' ? { rejectUnauthorized: true } : config.ssl === 'allow-unauthorized' ? { rejectUnauthorized: false } : undefined,
+	};
+}
+
 export class PostgresTransport implements SqlTransport {
 	readonly dialect = 'postgres' as const;
 
@@ -105,24 +119,12 @@ export class PostgresTransport implements SqlTransport {
 
 	constructor(config: SqlConnectionConfig) {
 		const poolConfig: PoolConfig = {
-			host: config.host,
-			port: config.port,
-			database: config.database,
-			user: config.user,
-			password: config.password,
+			...pgConnectionOptions(config),
 			max: 10,
 			idleTimeoutMillis: 30_000,
 			connectionTimeoutMillis: 10_000,
 			// Idle pooled connections must not keep a worker or a test process alive.
 			allowExitOnIdle: true,
-			options: '-c TimeZone=UTC',
-			types: rawTimeTypes as PoolConfig['types'],
-			ssl:
-				config.ssl === 'require'
-					? { rejectUnauthorized: true }
-					: config.ssl === 'allow-unauthorized'
-						? { rejectUnauthorized: false }
-						: undefined,
 		};
 		this.pool = new Pool(poolConfig);
 		// A connection that dies while idle must not crash n8n; the pool replaces it on the next query.

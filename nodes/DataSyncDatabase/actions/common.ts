@@ -1,4 +1,4 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError, type ICredentialDataDecryptedObject, type IExecuteFunctions, type INode, type INodeExecutionData } from 'n8n-workflow';
 import { SyncItemError, type SyncCursor, type SyncItem } from '../../../lib/item';
 import {
 	describeUnavailable,
@@ -19,6 +19,8 @@ export interface DatabaseContext {
 	system: string;
 	table: TableSpec;
 	transport: SqlTransport;
+	/** The connection settings of the system (the Database Trigger opens its own listening connection). */
+	config: SqlConnectionConfig;
 	runId: string;
 	/** The system, its server and table, for errors: `System "erp" (MySQL / MariaDB at db:3306, table "customers")`. */
 	where: string;
@@ -37,31 +39,48 @@ export function unavailable(ctx: DatabaseContext, error: unknown): unknown {
 	return describeUnavailable(error, ctx.where);
 }
 
+/** What databaseContext reads from: an execute context, or a trigger's (whose parameters have no item index). */
+export interface ParameterSource {
+	parameter(name: string, fallback: unknown): unknown;
+	credentials(name: string): Promise<ICredentialDataDecryptedObject>;
+	node: INode;
+	runId: string;
+}
+
 export async function databaseContext(fn: IExecuteFunctions): Promise<DatabaseContext> {
-	const text = (name: string) => String(fn.getNodeParameter(name, 0, '')).trim();
+	return await databaseContextOf({
+		parameter: (name, fallback) => fn.getNodeParameter(name, 0, fallback),
+		credentials: async (name) => await fn.getCredentials(name),
+		node: fn.getNode(),
+		runId: runIdOf(fn),
+	});
+}
+
+export async function databaseContextOf(fn: ParameterSource): Promise<DatabaseContext> {
+	const text = (name: string) => String(fn.parameter(name, '')).trim();
 	const entity = text('entity');
 	const system = text('system');
-	if (!entity) throw new NodeOperationError(fn.getNode(), 'Parameter "Entity" is empty', { description: 'Name the entity, e.g. contact' });
-	if (!system) throw new NodeOperationError(fn.getNode(), 'Parameter "System" is empty', { description: 'Name this system as the sync knows it, e.g. crm' });
+	if (!entity) throw new NodeOperationError(fn.node, 'Parameter "Entity" is empty', { description: 'Name the entity, e.g. contact' });
+	if (!system) throw new NodeOperationError(fn.node, 'Parameter "System" is empty', { description: 'Name this system as the sync knows it, e.g. crm' });
 	const softColumn = text('softDeleteColumn');
 	const table: TableSpec = {
 		schema: text('schema') || undefined,
 		table: text('table'),
 		idColumn: text('idColumn'),
 		updatedAtColumn: text('updatedAtColumn'),
-		softDelete: softColumn ? { column: softColumn, kind: fn.getNodeParameter('softDeleteKind', 0, 'timestamp') as 'timestamp' | 'boolean' } : undefined,
+		softDelete: softColumn ? { column: softColumn, kind: fn.parameter('softDeleteKind', 'timestamp') as 'timestamp' | 'boolean' } : undefined,
 		actorColumn: text('actorColumn') || undefined,
 	};
-	const credentials = await fn.getCredentials('dataSyncSqlApi');
+	const credentials = await fn.credentials('dataSyncSqlApi');
 	let transport: SqlTransport;
 	let config: SqlConnectionConfig;
 	try {
 		config = sqlConfigFromCredentials(credentials);
 		transport = sharedTransport(config);
 	} catch (error) {
-		throw new NodeOperationError(fn.getNode(), error as Error);
+		throw new NodeOperationError(fn.node, error as Error);
 	}
-	return { entity, system, table, transport, runId: runIdOf(fn), where: whereOf(system, config, table) };
+	return { entity, system, table, transport, config, runId: fn.runId, where: whereOf(system, config, table) };
 }
 
 function isDeleted(record: ReadRecord, table: TableSpec): boolean {
@@ -91,7 +110,7 @@ export function recordToItem(record: ReadRecord, ctx: DatabaseContext, extra: { 
 }
 
 /** A failure of the node's own configuration or of the database, as an n8n error. */
-export function nodeError(fn: IExecuteFunctions, error: unknown, itemIndex?: number): Error {
+export function nodeError(fn: { getNode(): INode }, error: unknown, itemIndex?: number): Error {
 	if (error instanceof NodeOperationError) return error;
 	const e = error instanceof Error ? error : new Error(String(error));
 	const description =
