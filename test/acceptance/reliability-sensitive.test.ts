@@ -53,6 +53,8 @@ const canary = (what: string) => `${CANARY}-${what}`;
 /** Resolver-sensitive phone numbers: digits only (the mapping's phone pattern), unique to this run. */
 const phoneDigits = () => String(Number.parseInt(randomBytes(5).toString('hex'), 16)).padStart(12, '7').slice(0, 12);
 const PHONE = { ada: `+99 ${phoneDigits()}`, grace: `+98 ${phoneDigits()}`, linus: `+97 ${phoneDigits()}` };
+/** Linus's phone after an edit of only that (Resolver-sensitive) field in A. */
+const PHONE_EDIT = `+96 ${phoneDigits()}`;
 
 /** Distinctive credentials: none of them may appear in a log, an execution or an error. */
 const CREDENTIALS = {
@@ -339,6 +341,28 @@ describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothi
 		expect(hits(answer.text, CANARY)).toEqual([]);
 	});
 
+	it('an edit of only the phone (Resolver-sensitive, never stored) in A reaches B; its echo from B writes nothing back', async () => {
+		const row = await crm.update(ids.linus.crm!, { phone: PHONE_EDIT });
+		expect((await signedPost(n8n, paths.crm, CREDENTIALS.secretA, CrmSystem.notice(row))).status).toBe(200);
+		const run = (await settle(9))[8];
+		expect(outputOf(run, 'Write to B')).toHaveLength(1);
+		expect(await erp.row(ids.linus.erp!)).toMatchObject({ first_name: 'Linus', phone_number: PHONE_EDIT, national_id: null, password_hash: null, modified_by: 'datasync' });
+		// The echo: B's row as our write left it, told without the sync's actor, so the content rules decide
+		// (the Loop Guard's written hash or the Resolver's digest of the phone), not the actor.
+		const echo = (await erp.row(ids.linus.erp!))!;
+		const crmBefore = await crm.row(ids.linus.crm!);
+		expect((await signedPost(n8n, paths.erp, CREDENTIALS.secretB, ErpSystem.notice(echo, 'upsert', null))).status).toBe(200);
+		const back = (await settle(10))[9];
+		expect(outputOf(back, 'Write to A')).toEqual([]);
+		const why = [
+			...outputOf(back, 'Loop Guard', 1).map((b) => `Loop Guard: ${(b.blocked as Json).reason}`),
+			...outputOf(back, 'Conflict Resolver', 2).map((b) => `Conflict Resolver: ${(b.skipped as Json).reason}`),
+		];
+		console.log(`sensitive: the echo of the phone-only write was stopped by ${why.join(', ')}`);
+		expect(why).toEqual([expect.stringMatching(/^(Loop Guard: written-hash|Conflict Resolver: echo)$/)]);
+		expect(await crm.row(ids.linus.crm!)).toEqual(crmBefore);
+	});
+
 	it('errors with distinctive credentials (wrong MariaDB password, a store that refuses, REST 401 / 500 / refused, a wrong webhook secret) name what failed, never the secret', async () => {
 		const closedPort = await freePort();
 		const cred = {
@@ -405,7 +429,7 @@ describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothi
 	});
 
 	it('scan: the canaries are only where they belong, and no credential is anywhere', async () => {
-		const phones = { phoneAda: PHONE.ada, phoneGrace: PHONE.grace, phoneLinus: PHONE.linus };
+		const phones = { phoneAda: PHONE.ada, phoneGrace: PHONE.grace, phoneLinus: PHONE.linus, phoneLinusEdit: PHONE_EDIT };
 		const everything = { canary: CANARY, ...phones, ...CREDENTIALS };
 		const figures: Record<string, unknown> = { queue };
 
@@ -424,8 +448,9 @@ describe.each(SETUPS)('sensitive data and credentials in stock n8n, $name: nothi
 			expect({ id: row.contact_id, national_id: row.national_id, password_hash: row.password_hash }).toEqual({ id: row.contact_id, national_id: mine?.national_id ?? null, password_hash: mine?.password_hash ?? null });
 			expect(hits(JSON.stringify({ ...row, national_id: undefined, password_hash: undefined }), CANARY)).toEqual([]);
 		}
-		expect(crmRows.map((r) => r.phone).sort()).toEqual(Object.values(PHONE).sort());
-		expect(erpRows.map((r) => r.phone_number).sort()).toEqual(Object.values(PHONE).sort());
+		const phonesNow = [PHONE.ada, PHONE.grace, PHONE_EDIT].sort();
+		expect(crmRows.map((r) => r.phone).sort()).toEqual(phonesNow);
+		expect(erpRows.map((r) => r.phone_number).sort()).toEqual(phonesNow);
 		expect(leaks(JSON.stringify([crmRows, erpRows]), CREDENTIALS)).toEqual({});
 		figures.targetRows = { crm: crmRows.length, erp: erpRows.length };
 
