@@ -30,6 +30,7 @@ interface Node {
 	webhookId?: string;
 	alwaysOutputData?: boolean;
 	executeOnce?: boolean;
+	disabled?: boolean;
 }
 
 const DS = 'n8n-nodes-datasync.';
@@ -140,6 +141,20 @@ function trigger(b: Builder, name: string, system: 'crm' | 'erp' | 'shop', posit
 	node.webhookId = stableId(b.template, `${name}/webhook`);
 	// 1.2 (1.1 and later): n8n skips the per-request expression it evaluates for webhook nodes of version 1 (~40 ms).
 	node.typeVersion = 1.2;
+	return n;
+}
+
+/**
+ * The database way in, shipped disabled: a DataSync Database Trigger on the system's table (Postgres
+ * LISTEN/NOTIFY, or a read every few seconds for MySQL / MariaDB), for a system whose application sends no
+ * webhooks. Enabled, it replaces the 5-minute wait of the poll; the poll stays as the safety net.
+ */
+function databaseTrigger(b: Builder, name: string, system: 'crm' | 'erp', position: Position, sync = 'contacts'): string {
+	const n = b.ds(name, 'dataSyncDatabaseTrigger', position, { ...TABLE[system], sync, pageSize: 5000, installTrigger: false, safetySeconds: 60, pollSeconds: 5, options: {} }, {
+		...(system === 'crm' ? cred.sqlA : cred.sqlB),
+		...cred.store,
+	});
+	b.nodes[b.nodes.length - 1].disabled = true;
 	return n;
 }
 
@@ -285,6 +300,7 @@ Three ways in, one path through:
 1. **Real time**: each system POSTs its changes, signed, to its *DataSync Trigger* (\`{n8n}/webhook/datasync/crm/contact\`, \`…/erp/contact\`). Publish the workflow to make them live.
 2. **Backup poll** every 5 minutes: *Get changes* reads what a webhook missed, after the store's cursor.
 3. **Manual refresh**: click *Execute workflow* on *Refresh (manual)* to compare every record (reconcile).
+4. **Database way in** (disabled): when an application sends no webhooks, enable *A changed (database)* / *B changed (database)*, the *DataSync Database Trigger*: Postgres notifies each change (turn on *Install Trigger Function* or run the SQL it shows), MySQL/MariaDB is read every 5 s.
 
 Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one golden record and decides conflicts; Commit stores links, cursors and the audit.`, 4);
 	b.note('Credentials', [360, -560], [520, 380], NOTE_CREDENTIALS, 3);
@@ -293,6 +309,8 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 
 	const tA = trigger(b, 'A changed (webhook)', 'crm', [0, -120], cred.secretA);
 	const tB = trigger(b, 'B changed (webhook)', 'erp', [0, 60], cred.secretB);
+	const dA = databaseTrigger(b, 'A changed (database)', 'crm', [-240, -120]);
+	const dB = databaseTrigger(b, 'B changed (database)', 'erp', [-240, 60]);
 	const every = schedule(b, 'Every 5 minutes (backup poll)', [0, 280], { field: 'minutes', minutesInterval: 5 });
 	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 220]);
 	const gB = getChanges(b, 'Get changes from B', 'erp', [240, 360]);
@@ -312,6 +330,8 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 
 	b.connect(tA, g);
 	b.connect(tB, g);
+	b.connect(dA, g);
+	b.connect(dB, g);
 	b.connect(every, gA);
 	b.connect(every, gB);
 	b.connect(gA, g);
