@@ -65,7 +65,7 @@ export const storeProperties: INodeProperties[] = [
 		name: 'runId',
 		type: 'string',
 		default: '',
-		description: 'The run whose planned changes these write results belong to. Empty = this execution (Resolver and Commit in one workflow run).',
+		description: "The run whose planned changes these write results belong to: its run ID, as in the items' trace.runId (execution ID, a dash, the execution's start). Empty = this execution (Resolver and Commit in one workflow run).",
 		displayOptions: show('commit', 'recordInvalid'),
 	},
 	{
@@ -179,7 +179,7 @@ export const storeProperties: INodeProperties[] = [
 		options: [
 			{ displayName: 'Entity', name: 'entity', type: 'string', default: '' },
 			{ displayName: 'Golden Record Key', name: 'key', type: 'string', default: '', description: 'All operations on one record' },
-			{ displayName: 'Run ID', name: 'runId', type: 'string', default: '', description: 'All operations of one run (execution)' },
+			{ displayName: 'Run ID', name: 'runId', type: 'string', default: '', description: 'All operations of one run: its run ID (execution ID, a dash, the execution\'s start), as in trace.runId' },
 			{ displayName: 'Since', name: 'since', type: 'dateTime', default: '', description: 'Only entries at or after this time' },
 			{ displayName: 'System', name: 'system', type: 'string', default: '' },
 		],
