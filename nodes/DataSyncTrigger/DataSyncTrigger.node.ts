@@ -86,6 +86,7 @@ interface TriggerOptions {
 	replayWindow?: number;
 	replayMemory?: number;
 	publicUrl?: string;
+	opHeader?: string;
 	maxBodySize?: number;
 	maxChanges?: number;
 }
@@ -386,6 +387,15 @@ export class DataSyncTrigger implements INodeType {
 						description: 'A body with more changes is refused whole with 413, never cut',
 					},
 					{
+						displayName: 'Op Header',
+						name: 'opHeader',
+						type: 'string',
+						default: '',
+						placeholder: 'x-shopify-topic',
+						description:
+							"A request header that holds the operation of every change in the request, for senders that say it in a header rather than the body (Shopify's X-Shopify-Topic, WooCommerce's X-WC-Webhook-Event, GitHub's X-GitHub-Event). Used instead of Op Field, with Upsert Values and Delete Values.",
+					},
+					{
 						displayName: 'Public URL',
 						name: 'publicUrl',
 						type: 'string',
@@ -555,6 +565,7 @@ export class DataSyncTrigger implements INodeType {
 					data: text('dataField'),
 					deleteValues: list('deleteValues', 'delete,deleted,remove,removed,destroy'),
 					upsertValues: list('upsertValues', DEFAULT_UPSERT_VALUES.join(',')),
+					...(options.opHeader?.trim() ? { opHeader: options.opHeader.trim().toLowerCase(), opValue: header(options.opHeader.trim(), '') } : {}),
 				},
 				// The execution does not exist yet when the webhook answers: the delivery gets its own run id.
 				{ entity: text('entity'), system: text('system'), runId: `delivery-${randomUUID()}` },

@@ -72,7 +72,16 @@ const PRESETS: Preset[] = [
 		name: 'Shopify',
 		scheme: 'shopify',
 		secret: 'shpss_acceptance_0123456789abcdef',
-		parameters: { idField: 'id', opField: '', changedAtField: 'updated_at', actorField: '', dataField: '' },
+		parameters: {
+			idField: 'id',
+			opField: '',
+			upsertValues: 'customers/create,customers/update',
+			deleteValues: 'customers/delete',
+			changedAtField: 'updated_at',
+			actorField: '',
+			dataField: '',
+			options: { opHeader: 'X-Shopify-Topic' },
+		},
 		body: SHOPIFY_CUSTOMER,
 		sign: (secret, body) => ({
 			'x-shopify-hmac-sha256': h('sha256', secret, body, 'base64'),

@@ -246,6 +246,17 @@ describe('signature schemes (the Signature Scheme parameter)', () => {
 		refused(await deliver(body, { ...headers, 'x-shopify-hmac-sha256': hmac('sha256', 'not-the-secret-xxxxxxxx', body, 'base64') }, params), 401, 'signature does not match');
 	});
 
+	test('Op Header: Shopify says the operation in X-Shopify-Topic; customers/delete is a delete, an unknown topic is refused naming the header', async () => {
+		const params = { signatureScheme: 'shopify', opField: '', upsertValues: 'customers/create,customers/update', deleteValues: 'customers/delete', changedAtField: '', actorField: '', dataField: '', options: { opHeader: 'X-Shopify-Topic' } };
+		const send = (body: string, topic: string) => deliver(body, { 'x-shopify-hmac-sha256': hmac('sha256', SECRET, body, 'base64'), 'x-shopify-topic': topic, 'x-shopify-webhook-id': `wh-${topic}-${body.length}` }, params);
+		const deleted = JSON.stringify({ id: 6940095234144, phone: null, addresses: [] });
+		expect((await send(deleted, 'customers/delete')).result.workflowData![0].map((i) => [i.json.id, i.json.op])).toEqual([['6940095234144', 'delete']]);
+		const created = JSON.stringify({ id: 6940095234145, email: 'new@example.com' });
+		expect((await send(created, 'customers/create')).result.workflowData![0].map((i) => [i.json.id, i.json.op])).toEqual([['6940095234145', 'upsert']]);
+		const merged = JSON.stringify({ id: 6940095234146 });
+		refused(await send(merged, 'customers/merge'), 400, 'the change: header "x-shopify-topic" (the operation) is "customers/merge", not one of customers/create, customers/update, customers/delete');
+	});
+
 	test("Slack's url_verification is answered with its challenge and starts no run; an unsigned one is refused", async () => {
 		const body = JSON.stringify({ token: 't', challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
 		const ts = String(Math.floor(Date.now() / 1000));

@@ -52,6 +52,12 @@ export interface ChangeFields {
 	 * op field set, a change whose op is missing or in neither list is refused, never taken as an upsert.
 	 */
 	upsertValues?: string[];
+	/**
+	 * The operation of every change of the delivery, taken from a request header (Shopify's X-Shopify-Topic,
+	 * WooCommerce's X-WC-Webhook-Event…) instead of Op Field; `opHeader` names that header in messages.
+	 */
+	opValue?: string;
+	opHeader?: string;
 }
 
 /** The upsert values of a trigger that has none set (docs/connectors.md). */
@@ -261,16 +267,18 @@ export function parseChanges(body: unknown, fields: ChangeFields, context: Chang
 		const idProblem = rawId === undefined ? 'is missing' : badId(rawId, bounds.maxIdLength);
 		if (idProblem) throw new PayloadError(`${where}: field "${fields.id}" (the record id) ${idProblem}`);
 		let op: 'upsert' | 'delete' = 'upsert';
-		if (fields.op) {
-			const rawOp = getPath(change, fields.op);
+		const fromHeader = fields.opHeader !== undefined && fields.opHeader !== '';
+		if (fields.op || fromHeader) {
+			const rawOp = fromHeader ? fields.opValue : getPath(change, fields.op);
+			const what = fromHeader ? `header "${fields.opHeader}" (the operation)` : `field "${fields.op}" (the operation)`;
 			if (rawOp === undefined || rawOp === null || rawOp === '') {
-				throw new PayloadError(`${where}: field "${fields.op}" (the operation) is missing; it must be one of ${known()}`);
+				throw new PayloadError(`${where}: ${what} is missing; it must be one of ${known()}`);
 			}
-			if (typeof rawOp !== 'string') throw new PayloadError(`${where}: field "${fields.op}" (the operation) must be text, one of ${known()}`);
+			if (typeof rawOp !== 'string') throw new PayloadError(`${where}: ${what} must be text, one of ${known()}`);
 			const value = rawOp.trim().toLowerCase();
 			if (deletes.has(value)) op = 'delete';
 			else if (!upserts.has(value)) {
-				throw new PayloadError(`${where}: field "${fields.op}" (the operation) is ${JSON.stringify(rawOp.slice(0, 40))}, not one of ${known()}`);
+				throw new PayloadError(`${where}: ${what} is ${JSON.stringify(rawOp.slice(0, 40))}, not one of ${known()}`);
 			}
 		}
 		const rawAt = fields.changedAt ? getPath(change, fields.changedAt) : undefined;

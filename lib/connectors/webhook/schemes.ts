@@ -317,7 +317,9 @@ export function verifySignedRequest(name: SignatureSchemeName, req: SignedReques
 	if ('reason' in parsed) return { ok: false, reason: parsed.reason };
 	if (scheme.timestamp) {
 		const ts = parsed.timestamp ?? '';
-		if (!/^\d{1,15}$/.test(ts)) return { ok: false, reason: `timestamp header must be Unix time in ${scheme.timestamp.unit}` };
+		// Seconds have at most 12 digits (the year 33658), milliseconds 15: a time in the wrong unit is named as such.
+		const digits = scheme.timestamp.unit === 'milliseconds' ? 15 : 12;
+		if (!new RegExp(`^\\d{1,${digits}}$`).test(ts)) return { ok: false, reason: `timestamp header must be Unix time in ${scheme.timestamp.unit}` };
 		const at = scheme.timestamp.unit === 'milliseconds' ? Number(ts) : Number(ts) * 1000;
 		if (Math.abs(req.now - at) > options.windowSeconds * 1000) return { ok: false, reason: 'timestamp outside the replay window' };
 	}

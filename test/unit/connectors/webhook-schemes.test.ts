@@ -292,6 +292,15 @@ describe('scheme details', () => {
 			ok: false,
 			reason: 'timestamp header must be Unix time in seconds',
 		});
+		// A timestamp in milliseconds (13 digits) is named as the wrong unit, as before the schemes existed.
+		expect(verify('datasync', request({ body, now: NOW, headers: { 'x-datasync-signature': 'x', 'x-datasync-timestamp': String(NOW) } }), { secrets: [secret] })).toEqual({
+			ok: false,
+			reason: 'timestamp header must be Unix time in seconds',
+		});
+		expect(verify('slack', request({ body, now: NOW, headers: { 'x-slack-signature': 'v0=x', 'x-slack-request-timestamp': String(NOW) } }), { secrets: [secret] })).toEqual({
+			ok: false,
+			reason: 'timestamp header must be Unix time in seconds',
+		});
 	});
 
 	test.each([
