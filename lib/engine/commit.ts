@@ -5,7 +5,7 @@
  * run's metrics; and move the cursors once every planned write of the run has succeeded.
  */
 import { SyncItemError, type SyncItem } from '../item';
-import { canonicalHash } from './hash';
+import { keyedHash } from './hash';
 import { mergeGoldenRecords } from './identity';
 import { advanceRunCursors } from './cursor';
 import type { NewConflict, Store, VolumeCount } from './store/store';
@@ -135,6 +135,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		}
 	});
 	return store.transaction(async (tx) => {
+		const secret = await tx.sensitiveSecret();
 		const refs = checked.map((r) => ({ entity: r.entity, key: r.key, system: r.system }));
 		const planned = new Map<string, PlannedChange>();
 		for (const p of await tx.plannedChanges(options.runId, refs)) planned.set(`${p.entity}\u0000${p.key}\u0000${p.system}`, p);
@@ -376,7 +377,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				system: r.system,
 				externalId: id,
 				base: plan.data,
-				writtenHash: canonicalHash(r.data ?? plan.data),
+				writtenHash: keyedHash(secret, r.data ?? plan.data),
 				writtenAt: tx.now,
 				// The target's own version after the write (what the next conditional write expects).
 				sourceAt: r.changedAt ?? current?.sourceAt ?? null,

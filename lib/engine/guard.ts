@@ -3,7 +3,7 @@
  * "Identity, merge and echo"). Items may be in system shape here. One store transaction per batch.
  */
 import type { SyncItem } from '../item';
-import { canonicalHash } from './hash';
+import { keyedHash } from './hash';
 import { recordBreakerTrips } from './alerts';
 import { advanceRunCursors } from './cursor';
 import { isUnread } from './identity';
@@ -77,12 +77,14 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 		const checkHash = options.writtenHashCheck ?? true;
 		// The data's hash serves the written-hash check and the delivery mark; neither on, not computed.
 		const hashed = checkHash || window > 0;
+		// Keyed with the store's secret, as Commit's written hash: the store keeps no plain hash of a record.
+		const secret = hashed ? await tx.sensitiveSecret() : '';
 		const own: Array<{ item: SyncItem; sourceIndex: number }> = [];
 		for (let sourceIndex = 0; sourceIndex < items.length; sourceIndex++) {
 			const item = items[sourceIndex];
 			if (options.ownActor !== undefined && item.actor === options.ownActor) own.push({ item, sourceIndex });
 			else if (item.trace.hops > maxHops) block(item, sourceIndex, 'hop-limit', `travelled ${item.trace.hops} hops, more than ${maxHops}`);
-			else open.push({ item, sourceIndex, hash: hashed ? canonicalHash(item.data) : '' });
+			else open.push({ item, sourceIndex, hash: hashed ? keyedHash(secret, item.data) : '' });
 		}
 		if (own.length) {
 			// A row the sync wrote whose link is unread (a create found it by match key: an execution that died
@@ -94,7 +96,7 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 				for (const link of await tx.linksByExternalId(entity, refs)) if (isUnread(link)) unread.add(`${entity}\u0000${link.system}\u0000${link.externalId}`);
 			}
 			for (const { item, sourceIndex } of own) {
-				if (unread.has(`${item.entity}\u0000${item.system}\u0000${item.id}`)) open.push({ item, sourceIndex, hash: hashed ? canonicalHash(item.data) : '' });
+				if (unread.has(`${item.entity}\u0000${item.system}\u0000${item.id}`)) open.push({ item, sourceIndex, hash: hashed ? keyedHash(secret, item.data) : '' });
 				else block(item, sourceIndex, 'own-actor', `made by the sync's own actor ${item.actor}`);
 			}
 			if (unread.size) open.sort((a, b) => a.sourceIndex - b.sourceIndex);
@@ -126,7 +128,7 @@ export async function guard(store: Store, options: GuardOptions, items: SyncItem
 
 		if (window > 0 && open.length) {
 			// One hash per delivery, used for the lookup and the batch's own repeats.
-			const deliveries = open.map((o) => canonicalHash({ entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash }));
+			const deliveries = open.map((o) => keyedHash(secret, { entity: o.item.entity, system: o.item.system, id: o.item.id, op: o.item.op, data: o.hash }));
 			const inFlight = new Set<string>();
 			const seen = await tx.seenDeliveries(deliveries, new Date(now.getTime() - window * 1000).toISOString(), options.runId ?? null, inFlight);
 			const inBatch = new Set<string>();

@@ -12,7 +12,7 @@
  *
  * The hash is SHA-256 (hex) of the JSON text of that canonical form.
  */
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -180,6 +180,15 @@ export function canonicalJson(value: unknown): string {
 /** SHA-256 (hex) of the canonical JSON text (one-shot: no hash object per record). */
 export function canonicalHash(value: unknown): string {
 	return hash('sha256', canonicalJson(value), 'hex');
+}
+
+/**
+ * HMAC-SHA256 (hex) of the canonical JSON text with the store's secret (hex; see sensitive.ts): what the
+ * store keeps of a record's data (written hash, delivery marks). A plain hash of a record whose other
+ * fields are in the store's base snapshots would let a sensitive value be found by trying guesses.
+ */
+export function keyedHash(secret: string, value: unknown): string {
+	return createHmac('sha256', Buffer.from(secret, 'hex')).update(canonicalJson(value)).digest('hex');
 }
 
 /**

@@ -6,6 +6,8 @@
  * and the store holds nothing a copy of its tables could be checked against without the store's secret
  * (store_meta `sensitive_digest_secret`, made by migration 7); equal values of two records give different
  * digests. Whoever holds the whole store, secret included, can still test guesses of a value one by one.
+ * The same secret keys the Loop Guard's hashes of whole records (written hash, delivery marks: keyedHash
+ * in hash.ts), which would otherwise let a sensitive value be guessed against the record's stored fields.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { canonicalValue } from './hash';

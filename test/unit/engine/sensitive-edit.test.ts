@@ -4,6 +4,7 @@
  */
 import { commit, type WriteResult } from '../../../lib/engine/commit';
 import { guard } from '../../../lib/engine/guard';
+import { canonicalHash } from '../../../lib/engine/hash';
 import { resolve, type ResolveOptions, type ResolveResult } from '../../../lib/engine/resolve';
 import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
 import { migrate } from '../../../lib/engine/store/migrations';
@@ -95,8 +96,14 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('sensitive-o
 		// The values are nowhere in the store, only keyed digests.
 		const text = await storeText(store);
 		expect(text).not.toContain(CANARY);
-		const [link] = await store.driver.all<{ sensitive_digest: string }>(`SELECT sensitive_digest FROM link WHERE system = 'erp' AND external_id = ?`, [erpId]);
+		const [link] = await store.driver.all<{ sensitive_digest: string; written_hash: string }>(`SELECT sensitive_digest, written_hash FROM link WHERE system = 'erp' AND external_id = ?`, [erpId]);
 		expect(JSON.parse(link.sensitive_digest)).toEqual({ salt: expect.stringMatching(/^[0-9a-f]{32}$/), fields: { ssn: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+		// The written hash (and the delivery marks) are keyed too: no plain hash of data holding the value.
+		expect(link.written_hash).toMatch(/^[0-9a-f]{64}$/);
+		expect(link.written_hash).not.toBe(canonicalHash({ email: 'a@x.io', name: 'Ann', ssn: `${CANARY}-2` }));
+		const marks = (await store.driver.all<{ hash: string }>(`SELECT hash FROM delivery`)).map((d) => d.hash);
+		expect(marks.length).toBeGreaterThan(0);
+		expect(marks).not.toContain(canonicalHash({ entity: 'contact', system: 'crm', id: 'c-a@x.io', op: 'upsert', data: canonicalHash(edit.data) }));
 	});
 
 	it('a sensitive edit together with a stored field, and a sensitive field removed (null), both reach the other system', async () => {
