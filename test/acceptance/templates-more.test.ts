@@ -58,6 +58,8 @@ async function credentialsFor(label: string): Promise<Record<string, { id: strin
 		'System A (CRM database)': await n8n.createCredential('dataSyncSqlApi', `${label} CRM`, sql),
 		'System B (ERP database)': await n8n.createCredential('dataSyncSqlApi', `${label} ERP`, { ...sql, dialect: 'mysql', ...maria.config }),
 		'Webhook secret: System A': await n8n.createCredential('dataSyncWebhookApi', `${label} CRM secret`, { secret: SECRET_A }),
+		// status-and-conflicts mails its alerts (not run here: its schedules never fire in the tests).
+		'SMTP (alert e-mails)': await n8n.createCredential('smtp', `${label} SMTP`, { user: '', password: '', host: '127.0.0.1', port: 1, secure: false }),
 	};
 }
 
