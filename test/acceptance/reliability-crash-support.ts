@@ -126,7 +126,8 @@ export async function cursorsAhead(store: Store, sync: string, crm: CrmSystem, e
 /**
  * The audit of the writes to B (system `erp`) that Commit recorded, per golden record: `create` (a write
  * with nothing before it), `update`, `delete`, or `link` (a create that found the row a dead run had
- * written, or a row of B read and linked); `deadWrites` counts those recorded by the dead runs.
+ * written, or a row of B read and linked); `deadWrites` counts those recorded by the dead runs (their run
+ * ids, as the store has them: see run-ids.ts).
  */
 export async function auditOfWritesToB(store: Store, deadRuns: Set<string>): Promise<{ deadWrites: number; perKey: Map<string, string[]> }> {
 	const entries = (await store.audit({ system: 'erp', limit: 1_000_000 })).filter((e) => e.outcome === 'ok' && (WRITE_ACTIONS.includes(e.action) || e.action === 'link'));

@@ -14,9 +14,12 @@
  * ones (each record's write to B, or its link to the row the dead run wrote, exactly once). "Between a
  * write and Commit" is covered by templates-crash.test.ts.
  *
- * A fresh n8n starts its execution numbers again at 1, and the store tells runs apart by execution id:
- * before the recovery, the new n8n runs a one-node workflow until its ids are past the dead instance's
- * (as a restarted n8n on its own database would be). See the report of issue 13 (run ids collide).
+ * The new n8n has a fresh user folder and database, so its execution ids start at 1 again: its runs get
+ * the dead instance's execution ids (the Refresh is execution 1 in both). The store tells runs apart by
+ * run id, `<execution id>-<execution start>` (nodes/shared/run-id.ts), so the dead runs stay the dead
+ * runs': their planned creates count as in flight (not planned again at once), their saved cursors and
+ * pending changes are not the new runs', their audit and run record stay theirs. Before the run ids had
+ * the start time, a new execution 1 took the dead execution 1's planned changes for its own.
  */
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
@@ -24,6 +27,7 @@ import { closeAllStores, openStore, type Store, type StoreConfig } from '../../l
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { N8nInstance, uniqueId, type Execution } from './harness';
 import { auditOfWritesToB, convergence, converged, count, cursorsAhead, seedA, tally } from './reliability-crash-support';
+import { runIdOfExecution, runIdsOfExecution } from './run-ids';
 import { failure, importTemplate, nodeNamed, readTemplate, runFromTrigger, systemCredentials } from './templates-support';
 import { CrmSystem, ErpSystem } from './templates-systems';
 
@@ -74,16 +78,13 @@ async function kill(n8n: N8nInstance): Promise<{ maxExecutionId: number; running
 	}
 }
 
-/** Runs a one-node manual workflow until this n8n's execution ids are past `maxId` (see the file's note). */
-async function useUpExecutionIds(n8n: N8nInstance, maxId: number): Promise<void> {
-	const wf = await n8n.createWorkflow({
-		name: 'use up execution ids',
-		nodes: [{ id: 'm', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} }],
-		connections: {},
-	});
-	for (;;) {
-		const run = await runFromTrigger(n8n, wf.id, 'Start');
-		if (Number(run.id) >= maxId) return;
+/** The highest execution id of a running n8n (read from its own SQLite database; sub-workflow pages included). */
+function maxExecutionId(n8n: N8nInstance): number {
+	const db = new DatabaseSync(join(n8n.userFolder, '.n8n', 'database.sqlite'), { readOnly: true });
+	try {
+		return Number((db.prepare('SELECT max(id) AS n FROM execution_entity').get() as { n: number | null }).n ?? 0);
+	} finally {
+		db.close();
 	}
 }
 
@@ -148,10 +149,13 @@ describe('SIGKILL mid manual Refresh of "bidirectional-contacts" (2,000 contacts
 		// Nothing committed: no B row linked, no cursor moved.
 		expect((await store.listLinks('contact', 'erp')).length).toBe(0);
 		expect(await store.listCursors('contacts')).toEqual([]);
-		expect((await store.getRun(deadRun))?.finishedAt ?? null).toBeNull();
+		// The dead run as the store knows it (its Resolver planned the creates): one run id, unfinished.
+		const deadRunId = await runIdOfExecution(store, deadRun);
+		expect(deadRunId).toMatch(new RegExp(`^${deadRun}-[0-9a-z]+$`));
+		expect((await store.getRun(deadRunId))?.finishedAt ?? null).toBeNull();
 
+		// A fresh n8n (new user folder and database) on the same store: its execution ids start at 1 again.
 		n8n = await startN8n();
-		await useUpExecutionIds(n8n, dead.maxExecutionId);
 		wf = await importInto(n8n);
 		const restartedAt = Date.now();
 		// As an analyst would: Refresh until it is all there (each run waits for the one before).
@@ -175,15 +179,19 @@ describe('SIGKILL mid manual Refresh of "bidirectional-contacts" (2,000 contacts
 
 		// The audit: the dead run created the golden records and wrote nothing it could record; after the
 		// restart each record has one write to B or one link to the row the dead run had written.
-		const deadAudit = await store.audit({ runId: deadRun, limit: 1_000_000 });
+		const deadAudit = await store.audit({ runId: deadRunId, limit: 1_000_000 });
 		expect(deadAudit.filter((e) => e.action === 'create').length).toBe(TOTAL);
-		const { deadWrites, perKey } = await auditOfWritesToB(store, new Set([deadRun]));
+		const { deadWrites, perKey } = await auditOfWritesToB(store, new Set([deadRunId]));
 		const kinds = tally(perKey);
 		console.log(`Refresh audit of B after recovery: ${JSON.stringify(kinds)} (rows the dead run left in B: ${inBAtKill})`);
 		expect(deadWrites).toBe(0);
 		expect(perKey.size).toBe(TOTAL);
 		expect(kinds).toEqual({ create: TOTAL - inBAtKill, link: inBAtKill });
 		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link' || c.kind === 'ambiguous-match')).toEqual([]);
+		// The new n8n gave the dead execution's id again (its first Refresh), and that run was another run:
+		// the dead one's record is still unfinished (and its audit has no write: deadWrites above).
+		expect(refreshes.map((r) => r.id)).toContain(deadRun);
+		expect((await store.getRun(deadRunId))?.finishedAt ?? null).toBeNull();
 	}, 600_000);
 });
 
@@ -240,11 +248,15 @@ describe('SIGKILL mid "nightly-batch" (1,000 contacts, pages of 100, SQLite stor
 		console.log(`night: killed ${killedAt - nightStarted} ms after it started; B held ${seen} rows when seen, ${inBAtKill} after the kill; n8n's record of its unfinished executions: ${JSON.stringify(dead.running)}`);
 		expect(inBAtKill).toBeLessThan(TOTAL);
 		expect(await store.listCursors('contacts-nightly')).toEqual([]);
-		const deadRuns = new Set(dead.running.map((r) => String(r.id)));
+		// The unfinished executions' runs as the store knows them, before a new n8n gives their ids again.
+		const deadRuns = new Set((await Promise.all(dead.running.map(async (r) => await runIdsOfExecution(store, r.id)))).flat());
+		expect(deadRuns.size).toBeGreaterThan(0);
+		const deadRecords = async () => await Promise.all([...deadRuns].map(async (run) => ({ run, record: await store.getRun(run) })));
+		const deadAtKill = await deadRecords();
 		const linkedAtKill = (await store.listLinks('contact', 'erp')).length;
 
+		// A fresh n8n (new user folder and database) on the same store: its execution ids start at 1 again.
 		n8n = await startN8n();
-		await useUpExecutionIds(n8n, dead.maxExecutionId);
 		wf = await importInto(n8n);
 		const restartedAt = Date.now();
 		const nights: Array<{ id: string; at: number; inB: number }> = [];
@@ -273,5 +285,9 @@ describe('SIGKILL mid "nightly-batch" (1,000 contacts, pages of 100, SQLite stor
 		expect((kinds.create ?? 0) + (kinds.link ?? 0)).toBe(TOTAL);
 		expect(kinds.link ?? 0).toBe(inBAtKill - linkedAtKill);
 		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link' || c.kind === 'ambiguous-match')).toEqual([]);
+		// The new n8n's executions reached every id of the dead instance's again.
+		expect(maxExecutionId(n8n)).toBeGreaterThanOrEqual(dead.maxExecutionId);
+		// ... and left the dead runs' records as they were.
+		expect(await deadRecords()).toEqual(deadAtKill);
 	}, 600_000);
 });

@@ -19,6 +19,7 @@ import { closeAllStores, openStore, type Store, type StoreConfig } from '../../l
 import { createMariaDbDatabase, createPgDatabase, type MariaDbTestDatabase, type PgTestDatabase } from '../helpers/services';
 import { N8nInstance, queueModeEnv, uniqueId, type Execution } from './harness';
 import { auditOfWritesToB, convergence, converged, count, cursorsAhead, seedA, tally } from './reliability-crash-support';
+import { runIdsOfExecution } from './run-ids';
 import { eventually, failure, importBidirectional, runFromTrigger, signedPost, systemCredentials } from './templates-support';
 import { CrmSystem, ErpSystem } from './templates-systems';
 
@@ -105,7 +106,7 @@ describe('queue mode: a worker killed with SIGKILL mid-execution while main and 
 				async () => {
 					const running = workerLog(n8n, 0).running;
 					if (!running.length) return false;
-					const { rows: planned } = await storeReader.query(`SELECT count(*)::int AS n FROM datasync.planned_change WHERE run_id = ANY($1) AND status = 'planned'`, [running]);
+					const { rows: planned } = await storeReader.query(`SELECT count(*)::int AS n FROM datasync.planned_change WHERE split_part(run_id, '-', 1) = ANY($1) AND status = 'planned'`, [running]);
 					return planned[0].n > 0;
 				},
 				120_000,
@@ -195,9 +196,10 @@ describe('queue mode: a worker killed with SIGKILL mid-execution while main and 
 
 		// The audit: each record's creation in B is recorded once (a write, or the link to the row a dead
 		// execution wrote before it died), across the dead worker's runs and every other.
-		const { deadWrites, perKey } = await auditOfWritesToB(store, lost);
+		const lostRuns = (await Promise.all([...lost].map(async (e) => await runIdsOfExecution(store, e)))).flat();
+		const { deadWrites, perKey } = await auditOfWritesToB(store, new Set(lostRuns));
 		const kinds = tally(perKey);
-		const deadRuns = await Promise.all([...lost].map(async (run) => ({ run, finished: (await store.getRun(run))?.finishedAt ?? null })));
+		const deadRuns = await Promise.all(lostRuns.map(async (run) => ({ run, finished: (await store.getRun(run))?.finishedAt ?? null })));
 		console.log(`queue audit of B: ${JSON.stringify(kinds)}; ${deadWrites} entries recorded by the dead worker's runs ${JSON.stringify(deadRuns)}`);
 		expect(perKey.size).toBe(TOTAL);
 		const once = [...perKey].filter(([, k]) => k.filter((x) => x === 'create' || x === 'link').length !== 1 || k.filter((x) => x === 'update').length > 1 || k.includes('delete'));
