@@ -591,7 +591,7 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 
 function statusAndConflicts(): Json {
 	const b = new Builder('status-and-conflicts');
-	b.note('About this template', [-420, -480], [720, 340], `# Sync status, conflicts, alerts and log retention
+	b.note('About this template', [-420, -500], [720, 440], `# Sync status, conflicts, alerts and log retention
 Publish it, then open in a browser:
 - \`{n8n}/webhook/datasync/status\` — the **dashboard**: per system and entity the records synchronized, every change that did not sync with its reason (invalid, blocked by the Loop Guard, write errors, skipped), run times, last sync, cursor lag, health (ok / stale / failing, rule on the page), volume charts, the latest runs (click one for its log), the conflict queue and any record's history (\`?record=<key>\` or \`?system=crm&id=42\`). \`?format=prometheus\` gives the same counts as **Prometheus text** to scrape.
 - \`{n8n}/webhook/datasync/conflicts\` — the **open conflicts** as JSON, with every competing value (*List Conflicts*).
@@ -599,7 +599,7 @@ Publish it, then open in a browser:
 Every 5 minutes it e-mails **alerts** (below), and every night it deletes logs older than **30 days**.
 
 Set **Sync Name** (\`contacts\`) in every Store node and the **DataSync store** credential to the store of your sync.`, 4);
-	b.note('Protect it', [320, -480], [520, 340], `## Protect these pages
+	b.note('Protect it', [320, -500], [520, 440], `## Protect these pages
 They show your records. On both *Webhook* nodes set **Authentication** (Basic Auth or Header Auth) before publishing, or keep n8n behind your reverse proxy's login. The dashboard's links stay on the same webhook, so they work behind either.`, 3);
 	const wS = b.add('GET /datasync/status', 'n8n-nodes-base.webhook', 2, [0, 0], { httpMethod: 'GET', path: 'datasync/status', responseMode: 'responseNode', options: {} }, {
 		webhookId: stableId('status-and-conflicts', 'status-webhook'),
@@ -640,20 +640,20 @@ They show your records. On both *Webhook* nodes set **Authentication** (Basic Au
 	b.chain(wS, st, rS);
 	b.chain(wC, lc, rC);
 
-	b.note('Alerts by e-mail', [-420, 400], [520, 420], `## Alerts by e-mail
+	b.note('Alerts by e-mail', [-480, 380], [440, 360], `## Alerts by e-mail
 Every 5 minutes *Get alerts* emits one item per **new cause** since the last check — new conflicts, the Loop Guard's breaker stopping a run, failed writes (grouped by system and reason, with the count), a system whose writes have failed for an hour — each with a ready **subject** and **text**. Nothing new, no mail. The same cause is mailed at most once an hour; repeats are counted into the next mail.
 
 In *Send alert e-mail* set **From** and **To** and the **SMTP** credential. For Slack or Microsoft Teams, replace it with that node and send \`{{ $json.subject }}\` and \`{{ $json.text }}\`.
 
 Set **Dashboard URL** in *Get alerts* to your \`{n8n}/webhook/datasync/status\` for a link in every mail.`, 6);
-	const every = schedule(b, 'Every 5 minutes', [0, 520], { field: 'minutes', minutesInterval: 5 });
-	const alerts = b.ds('Get alerts', 'dataSyncStore', [240, 520], {
+	const every = schedule(b, 'Every 5 minutes', [0, 480], { field: 'minutes', minutesInterval: 5 });
+	const alerts = b.ds('Get alerts', 'dataSyncStore', [240, 480], {
 		operation: 'alerts',
 		sync: 'contacts',
 		alertKinds: ['breaker', 'conflict', 'stale', 'write-error'],
 		alertOptions: { groupWindowMinutes: 60, staleMinutes: 60 },
 	}, cred.store);
-	const mail = b.add('Send alert e-mail', 'n8n-nodes-base.emailSend', 2.1, [480, 520], {
+	const mail = b.add('Send alert e-mail', 'n8n-nodes-base.emailSend', 2.1, [480, 480], {
 		resource: 'email',
 		operation: 'send',
 		fromEmail: 'datasync@example.com',
@@ -666,10 +666,10 @@ Set **Dashboard URL** in *Get alerts* to your \`{n8n}/webhook/datasync/status\` 
 	}, { credentials: cred.smtp });
 	b.chain(every, alerts, mail);
 
-	b.note('Logs kept 30 days', [140, 700], [560, 240], `## Logs kept 30 days
+	b.note('Logs kept 30 days', [-480, 780], [440, 220], `## Logs kept 30 days
 Every night *Purge* deletes audit entries, resolved conflicts, breaker trips and alert history older than **Retention (Days)** (30). Change it there; the dashboard shows the retention and the oldest entry kept.`, 5);
-	const daily = schedule(b, 'Every night at 03:00', [240, 780], { field: 'days', triggerAtHour: 3 });
-	const purge = b.ds('Purge logs older than 30 days', 'dataSyncStore', [480, 780], { operation: 'purge', sync: 'contacts', retentionDays: 30 }, cred.store);
+	const daily = schedule(b, 'Every night at 03:00', [0, 840], { field: 'days', triggerAtHour: 3 });
+	const purge = b.ds('Purge logs older than 30 days', 'dataSyncStore', [240, 840], { operation: 'purge', sync: 'contacts', retentionDays: 30 }, cred.store);
 	b.chain(daily, purge);
 	return b.workflow('DataSync: sync status and conflicts (webhooks)');
 }

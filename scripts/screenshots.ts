@@ -87,6 +87,8 @@ async function main(): Promise<void> {
 			const name = TEMPLATE_CREDENTIALS[key as keyof typeof TEMPLATE_CREDENTIALS].name;
 			byName.set(name, await n8n.createCredential(type, name, data));
 		}
+		// n8n's own SMTP credential, for the status template's alert e-mails.
+		byName.set('SMTP (alert e-mails)', await n8n.createCredential('smtp', 'SMTP (alert e-mails)', { user: '', password: '', host: 'smtp.example.internal', port: 587, secure: false }));
 		const templates = readdirSync(join(REPO_ROOT, 'workflows'))
 			.filter((f) => f.endsWith('.json'))
 			.map((f) => f.replace(/\.json$/, ''))

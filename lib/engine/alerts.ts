@@ -133,18 +133,29 @@ const KIND_LABEL: Record<string, string> = {
 const SEVERITY: Record<AlertKind, Severity> = { conflict: 'warning', 'write-error': 'error', breaker: 'critical', stale: 'critical' };
 
 /**
- * The part of an error reason that is the same for every record it hits: ids, numbers, e-mail addresses
- * and quoted values taken out, so 100 writes refused for the same reason are one cause.
+ * An error reason as an alert shows it: e-mail addresses, single-quoted values (MySQL's "Duplicate entry
+ * 'x'") and Postgres' "Key (field)=(value)" details taken out, so no record value leaves in a message.
+ * Double-quoted and backquoted names (tables, columns, constraints) stay: they say what went wrong.
  */
-export function reasonPattern(reason: string): string {
+export function scrubReason(reason: string): string {
 	return reason
 		.replace(/\s+/g, ' ')
 		.replace(/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, '…')
-		.replace(/'[^']*'|"[^"]*"|`[^`]*`|“[^”]*”/g, '…')
+		.replace(/'[^']*'|“[^”]*”/g, '…')
+		.replace(/=\([^)]*\)/g, '=(…)')
+		.trim()
+		.slice(0, 500);
+}
+
+/**
+ * The part of an error reason that is the same for every record it hits: the scrubbed reason with ids and
+ * numbers taken out too, so 100 writes refused for the same reason are one cause.
+ */
+export function reasonPattern(reason: string): string {
+	return scrubReason(reason)
 		.replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '#')
 		.replace(/\b[0-9a-f]{16,}\b/gi, '#')
 		.replace(/\d+(\.\d+)?/g, '#')
-		.trim()
 		.slice(0, 200);
 }
 
@@ -287,7 +298,7 @@ export async function checkAlerts(store: Store, options: AlertOptions): Promise<
 				if (String(a.action) !== 'write') continue;
 				const entity = String(a.entity);
 				const system = String(a.system ?? '');
-				const reason = String(a.error ?? 'no error message');
+				const reason = scrubReason(String(a.error ?? 'no error message'));
 				const pattern = reasonPattern(reason);
 				add(
 					`write-error|${entity}|${system}|${pattern}`,
