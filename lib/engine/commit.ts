@@ -309,7 +309,7 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				result.committed++;
 				count(r, true);
 				counted(r, 'deleted');
-				audit.push(entry(r, { action: 'write', outcome: 'ok', externalId: current?.externalId ?? null, before: current?.base ?? null, after: null }));
+				audit.push(entry(r, { action: plan.action ?? 'write', outcome: 'ok', externalId: current?.externalId ?? null, before: current?.base ?? null, after: null }));
 				return;
 			}
 			const id = String(r.id);
@@ -390,7 +390,8 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			result.committed++;
 			count(r, true);
 			counted(r, current ? 'updated' : 'created');
-			audit.push(entry(r, { action: 'write', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
+			// Store Rollback's writes are audited as `rollback`, so that they can be told apart (and rolled back too).
+			audit.push(entry(r, { action: plan.action ?? 'write', outcome: 'ok', before: current?.base ?? null, after: plan.data }));
 		});
 
 		for (const [entity, list] of byEntityOf(otherBases)) {

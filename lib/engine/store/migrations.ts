@@ -144,6 +144,11 @@ export const MIGRATIONS: readonly Migration[] = [
 			`CREATE INDEX conflict_sync ON conflict (sync, id)`,
 		],
 	},
+	{
+		version: 10,
+		description: 'rollback: a planned change says why it is written (null = a sync write, rollback = Store Rollback), so Commit audits it as such',
+		statements: [`ALTER TABLE planned_change ADD COLUMN action TEXT`],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

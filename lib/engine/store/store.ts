@@ -535,7 +535,7 @@ export class StoreTx {
 	async savePlanned(changes: PlannedChange[]): Promise<void> {
 		if (!changes.length) return;
 		const r = this.batch(
-			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text', sensitive_digest: 'text' },
+			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text', sensitive_digest: 'text', action: 'text' },
 			changes,
 			(c) => ({
 				run_id: c.runId,
@@ -547,15 +547,17 @@ export class StoreTx {
 				status: c.status,
 				created_at: c.createdAt,
 				sensitive_digest: digestText(c.sensitiveDigest),
+				action: c.action ?? null,
 			}),
 		);
 		await this.sql.run(
-			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at, sensitive_digest)
-			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at, r.sensitive_digest
+			`INSERT INTO planned_change (run_id, entity, key, system, op, data, status, created_at, sensitive_digest, action)
+			SELECT r.run_id, r.entity, r.key, r.system, r.op, r.data, r.status, r.created_at, r.sensitive_digest, r.action
 			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (run_id, entity, key, system) DO UPDATE SET op = excluded.op, data = excluded.data,
-				status = excluded.status, created_at = excluded.created_at, sensitive_digest = excluded.sensitive_digest`,
+				status = excluded.status, created_at = excluded.created_at, sensitive_digest = excluded.sensitive_digest,
+				action = excluded.action`,
 			[r.param],
 		);
 	}
@@ -584,7 +586,62 @@ export class StoreTx {
 			status: String(r.status) as PlannedChange['status'],
 			createdAt: String(r.created_at),
 			sensitiveDigest: parseOrNull<SensitiveDigest>(r.sensitive_digest),
+			action: r.action === 'rollback' ? 'rollback' : null,
 		}));
+	}
+
+	/**
+	 * The successful writes of a sync (Commit's `write` and `rollback` entries), oldest first: of one run, one
+	 * golden record or one system record, and/or a time span (`since` inclusive, `until` exclusive).
+	 */
+	async auditWrites(query: { sync: string; runId?: string; entity?: string; key?: string; system?: string; externalId?: string; since?: string; until?: string; limit: number }): Promise<AuditEntry[]> {
+		const where = [`sync = ?`, `action IN ('write', 'rollback')`, `outcome = 'ok'`];
+		const params: SqlValue[] = [query.sync];
+		const add = (clause: string, value: string | undefined) => {
+			if (value === undefined) return;
+			where.push(clause);
+			params.push(value);
+		};
+		add('run_id = ?', query.runId);
+		add('entity = ?', query.entity);
+		add('key = ?', query.key);
+		add('system = ?', query.system);
+		add('external_id = ?', query.externalId);
+		add('at >= ?', query.since);
+		add('at < ?', query.until);
+		params.push(query.limit);
+		const rows = await this.sql.all(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, params);
+		return rows.map(auditFromRow);
+	}
+
+	/**
+	 * Per (key, system) of `entity`: the newest audit entry that says the record changed there or in the
+	 * golden record (every action but echo skips, links and failed writes), with its id, run and action.
+	 */
+	async latestChanges(entity: string, refs: Array<{ key: string; system: string }>): Promise<Map<string, { id: number; runId: string | null; action: string; at: string }>> {
+		const out = new Map<string, { id: number; runId: string | null; action: string; at: string }>();
+		if (!refs.length) return out;
+		const r = this.batch({ key: 'text', system: 'text' }, refs, (ref) => ref);
+		const rows = await this.sql.all(
+			`SELECT a.key, a.system, a.id, a.run_id, a.action, a.at FROM ${r.from} ${this.join} audit a
+			ON a.entity = ? AND a.key = r.key AND a.system = r.system AND a.action NOT IN ('skip', 'link') AND a.outcome <> 'failed'
+			ORDER BY a.id`,
+			[r.param, entity],
+		);
+		for (const row of rows) out.set(`${String(row.key)}\u0000${String(row.system)}`, { id: Number(row.id), runId: str(row.run_id), action: String(row.action), at: String(row.at) });
+		return out;
+	}
+
+	/** The stored match values of these golden records. */
+	async storedMatchValues(entity: string, keys: string[]): Promise<Array<{ key: string; field: string; value: string }>> {
+		if (!keys.length) return [];
+		const r = this.keyBatch(keys);
+		const byKey = this.sql.dialect === 'sqlite' ? 'match_value m INDEXED BY match_value_key' : 'match_value m';
+		const rows = await this.sql.all<{ field: string; value: string; key: string }>(
+			`SELECT m.field, m.value, m.key FROM ${r.from} ${this.join} ${byKey} ON m.entity = ? AND m.key = r.key`,
+			[r.param, entity],
+		);
+		return rows.map((m) => ({ key: String(m.key), field: String(m.field), value: String(m.value) }));
 	}
 
 	/** The key of the sensitive values' digests (made by migration 7; see lib/engine/sensitive.ts). */

@@ -95,8 +95,10 @@ export interface ConflictRecord {
  * the target). The others say what happened to the golden record because of a source's change (`system`
  * is the source): `create`, `merge`, `delete`, `link`, `skip`, `conflict`, `resolve`. `invalid`: a source's
  * change the Mapper refused (Store "Record Invalid"), nothing synced; `error` names the fields.
+ * `rollback`: a write Store Rollback planned (Commit; like `write`, `before` is what the system held, `after`
+ * what was written back), or a change Rollback did not make because the record changed again (`conflict`).
  */
-export type AuditAction = 'create' | 'merge' | 'delete' | 'link' | 'skip' | 'conflict' | 'resolve' | 'write' | 'invalid';
+export type AuditAction = 'create' | 'merge' | 'delete' | 'link' | 'skip' | 'conflict' | 'resolve' | 'write' | 'invalid' | 'rollback';
 
 export interface AuditEntry {
 	id?: number;
@@ -131,6 +133,8 @@ export interface PlannedChange {
 	createdAt: string;
 	/** What the target link's sensitive digest becomes once this write is committed (the values travel in memory only). */
 	sensitiveDigest?: SensitiveDigest | null;
+	/** Why it is written: absent = the sync's own write; `rollback` = Store Rollback (Commit audits it so). */
+	action?: 'rollback' | null;
 }
 
 export interface RunMetrics {
