@@ -183,6 +183,8 @@ export class DataSyncDatabaseTrigger implements INodeType {
 			trace: { runId: `db-trigger-${randomUUID()}`, origin: ctx.system, hops: 0, sync },
 		});
 		const timeoutMs = (Number(options.executionTimeoutSeconds) || 300) * 1000;
+		/** Waits for executions still running; closing the trigger ends them (the executions go on in n8n). */
+		const waiting = new Set<(why: 'closed') => void>();
 		const emit = async (items: SyncItem[]): Promise<boolean> => {
 			const data = [this.helpers.returnJsonArray(items as unknown as Array<Record<string, never>>)];
 			if (manual) {
@@ -192,7 +194,17 @@ export class DataSyncDatabaseTrigger implements INodeType {
 			const done = deferred<IRun | undefined>();
 			this.emit(data, undefined, done as unknown as Parameters<ITriggerFunctions["emit"]>[2]);
 			let timer: NodeJS.Timeout | undefined;
-			const run = await Promise.race([done.promise, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]).finally(() => clearTimeout(timer));
+			let settle: ((why: 'timeout' | 'closed') => void) | undefined;
+			const waited = new Promise<'timeout' | 'closed'>((r) => {
+				settle = r;
+				timer = setTimeout(() => r('timeout'), timeoutMs);
+			});
+			waiting.add(settle!);
+			const run = await Promise.race([done.promise, waited]).finally(() => {
+				clearTimeout(timer);
+				waiting.delete(settle!);
+			});
+			if (run === 'closed') return false;
 			if (run === 'timeout') {
 				this.logger.warn(`DataSync Database Trigger "${node.name}": the execution did not finish within ${timeoutMs / 1000} s; reading again`);
 				return false;
@@ -275,6 +287,7 @@ export class DataSyncDatabaseTrigger implements INodeType {
 		const closeFunction = async () => {
 			for (const t of timers) clearInterval(t);
 			feed.stop();
+			for (const settle of waiting) settle('closed');
 			await listener?.stop();
 		};
 		if (!manual) return { closeFunction };
