@@ -31,6 +31,7 @@ interface Node {
 	alwaysOutputData?: boolean;
 	executeOnce?: boolean;
 	disabled?: boolean;
+	onError?: 'continueErrorOutput' | 'continueRegularOutput' | 'stopWorkflow';
 }
 
 const DS = 'n8n-nodes-datasync.';
@@ -589,6 +590,73 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	});
 }
 
+/**
+ * Undo a sync run: a form asks for the run ID and the mode; Store Rollback lists every change per system
+ * (dry run) or plans them and sends them through the same From canonical Mapper → write → Commit path as
+ * the sync, audited as "rollback". The form's answer is the list.
+ */
+function undoRun(): Json {
+	const b = new Builder('undo-run');
+	b.note('About this template', [-460, -520], [700, 460], `# Undo a sync run
+Open the form (\`{n8n}/form/datasync/undo-run\`, after publishing), enter a **Run ID** (the dashboard's *Runs*, or Get Audit's \`runId\`: execution ID, a dash, its start) and pick:
+- **Dry run**: the answer lists every change the rollback would make, per system and record: the fields set back, the values before, now and after, and the reason. Nothing is written.
+- **Execute**: the same changes are written back through *From canonical* → *Write to A* / *Write to B* → *Commit* (audited as \`rollback\`); the answer lists what was planned.
+
+Records changed again after the run are listed as **conflicts** and left alone. Records the run created are deleted again; records it deleted are created again. A rollback is a run too: its run ID undoes it.
+
+Use the same **Sync Name**, **DataSync store** credential, tables and mapping as the sync's workflow (here those of *bidirectional-contacts*).`, 4);
+	const form = b.add('Undo form', 'n8n-nodes-base.formTrigger', 2.2, [0, 0], {
+		path: 'datasync/undo-run',
+		formTitle: 'Undo a sync run',
+		formDescription: 'Lists (dry run) or writes back (execute) what one run of the contacts sync changed, from the audit.',
+		formFields: {
+			values: [
+				{ fieldLabel: 'Run ID', placeholder: '1234-mgx3k9ab', requiredField: true },
+				{ fieldLabel: 'Mode', fieldType: 'dropdown', fieldOptions: { values: [{ option: 'Dry run' }, { option: 'Execute' }] }, requiredField: true },
+			],
+		},
+		responseMode: 'responseNode',
+		options: {},
+	}, { webhookId: stableId('undo-run', 'undo-form') });
+	const rb = b.ds('Roll back the run', 'dataSyncStore', [240, 0], {
+		operation: 'rollback',
+		sync: 'contacts',
+		rollbackTarget: 'run',
+		rollbackRunId: "={{ $json['Run ID'] }}",
+		rollbackMode: "={{ $json.Mode === 'Execute' ? 'execute' : 'dryRun' }}",
+		rollbackOptions: { deletePolicy: 'propagate', matchKeys: 'email' },
+	}, cred.store);
+	// The report as an HTML table (values escaped), answered once with every item.
+	const esc = "String(v ?? '').replace(/[&<>\"']/g, (c) => '&#' + c.charCodeAt(0) + ';')";
+	const cell = (expr: string) => `'<td>' + ((v) => ${esc})(${expr}) + '</td>'`;
+	const values = (side: string) => `i.json.fields.map((f) => f + ': ' + JSON.stringify((i.json.${side} ?? {})[f] ?? null)).join(', ')`;
+	const body =
+		"={{ '<!doctype html><meta charset=\"utf-8\"><title>Rollback</title><style>body{font:14px sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.conflict{background:#fde8e8}</style>' + " +
+		"'<h2>Rollback of run ' + ((v) => " + esc + ")($('Undo form').first().json['Run ID']) + ($input.first().json.dryRun ? ' — dry run, nothing written' : ' — executed: the planned changes are being written') + '</h2>' + " +
+		"'<p>' + Object.entries($input.all().reduce((s, i) => { const k = i.json.system + ' ' + i.json.status; s[k] = (s[k] ?? 0) + 1; return s; }, {})).map(([k, n]) => n + ' ' + k).join(' · ') + '</p>' + " +
+		"'<table><tr><th>System</th><th>Record</th><th>ID</th><th>Change</th><th>Status</th><th>Before (written back)</th><th>Now</th><th>Reason</th></tr>' + " +
+		`$input.all().map((i) => '<tr class=\"' + i.json.status + '\">' + ${cell('i.json.system')} + ${cell('i.json.key')} + ${cell('i.json.externalId')} + ${cell('i.json.op')} + ${cell('i.json.status')} + ${cell(values('before'))} + ${cell(values('now'))} + ${cell('i.json.reason')} + '</tr>').join('') + '</table>' }}`;
+	const answer = b.add('Answer with the changes', 'n8n-nodes-base.respondToWebhook', 1.1, [520, 200], {
+		respondWith: 'text',
+		responseBody: body,
+		options: { responseHeaders: { entries: [{ name: 'content-type', value: 'text/html; charset=utf-8' }] } },
+	}, { executeOnce: true });
+	const from = mapper(b, 'From canonical', 'fromCanonical', [520, -120], ['crm', 'erp']);
+	const wa = write(b, 'Write to A', 'crm', [780, -220]);
+	const wb = write(b, 'Write to B', 'erp', [780, -40]);
+	const cm = commit(b, [1040, -120]);
+	b.connect(form, rb);
+	b.connect(rb, from, 0);
+	b.connect(rb, answer, 1);
+	b.connect(from, wa, 0);
+	b.connect(from, wb, 1);
+	b.connect(wa, cm);
+	b.connect(wb, cm);
+	b.connect(from, cm, 2);
+	b.connect(cm, from, 1);
+	return b.workflow('DataSync: undo a sync run (form)');
+}
+
 function statusAndConflicts(): Json {
 	const b = new Builder('status-and-conflicts');
 	b.note('About this template', [-420, -500], [720, 440], `# Sync status, conflicts, alerts and log retention
@@ -674,13 +742,115 @@ Every night *Purge* deletes audit entries, resolved conflicts, breaker trips and
 	return b.workflow('DataSync: sync status and conflicts (webhooks)');
 }
 
+/** The REST API that System B is here, and n8n's own Bearer credential for it (any n8n credential will do). */
+const API_B = 'https://api.example.com';
+const API_B_CREDENTIAL = { httpBearerAuth: { id: 'datasync-system-b-api', name: 'System B (REST API token)' } };
+
+/**
+ * System B through n8n's own nodes, not a DataSync connector: HTTP Request reads it and writes it, the
+ * Mapper's Raw Records input wraps what it read, and a second Commit in "Write Results From: Any n8n
+ * Node" pairs each answer back to its planned change through n8n's paired items. Swap the two HTTP
+ * Request nodes for HubSpot, Airtable or Google Sheets nodes and the rest stays.
+ */
+function anyNode(): Json {
+	const b = new Builder('any-node-contacts');
+	b.note('About this template', [-420, -620], [780, 440], `# Contacts A ↔ any n8n node
+**System A** (a CRM in Postgres) through *DataSync Database*; **System B** through **n8n's own nodes**: here the *HTTP Request* node against a REST API (\`/contacts\`), but HubSpot, Airtable, Google Sheets or any node that reads and writes records fits the same places.
+
+- **Read B**: *Get all from B* (HTTP Request GET) → *One item per record* (Split Out on \`data\`) → *Wrap B records* (Mapper, Input **Raw Records (Wrap)**: ID Field \`id\`, Changed At \`updated_at\`, Actor \`updated_by\`) → Conflict Resolver. Unchanged records and our own echoes are skipped there.
+- **Write B**: *From canonical* → *Write to B* (HTTP Request: POST for a create, PATCH for an update, DELETE; **On Error: Continue (using error output)**) → *Commit B answers* (Store Commit, **Write Results From: Any n8n Node**, Planned Changes Node \`From canonical\`, ID Field \`id\`).
+- A failed write (error output) is recorded and written again on a later run; a create is linked to the id B answered, so the next run updates it instead of creating it twice.`, 4);
+	b.note('Swap in another node', [380, -620], [640, 440], `## Swap in HubSpot, Airtable, Google Sheets
+- **Read**: replace *Get all from B* (and *One item per record* if the node already gives one item per record). In *Wrap B records* set **System of the Records** (\`shop\` here), **ID Field** (HubSpot \`id\`, Airtable \`id\`, Sheets \`row_number\`), **Changed At Field** (HubSpot \`updatedAt\`, Airtable \`fields.Last Modified\`), and the mapping's \`shop\` rows to the node's field names (HubSpot \`properties.email\`, Airtable \`fields.Email\`).
+- **Write**: replace *Write to B* with the node's Create/Update (and Delete) operations; its fields from \`{{ $json.data.… }}\` and the record id from \`{{ $json.id }}\` (empty = create). Turn on **Settings → On Error → Continue** and wire every output into *Commit B answers*.
+- In *Commit B answers* set **ID Field** to where the node's answer holds the new id (\`id\`, \`data.id\`, \`results[0].id\`).`, 5);
+	b.note('Credentials', [1040, -620], [520, 440], `## Credentials to set
+- **DataSync store**: the central sync store (SQLite file or Postgres).
+- **System A (CRM database)**: *DataSync SQL System*.
+- **System B (REST API token)**: n8n's *Bearer Auth* credential of the two HTTP Request nodes (or the node's own credential when you swap it).
+- The API's address in *Get all from B* and *Write to B* (here \`${API_B}\`).
+**Sync Name** \`contacts-any-node\` in Get changes, Loop Guard, Resolver and both Commits.`, 3);
+
+	const sync = 'contacts-any-node';
+	const every = schedule(b, 'Every 5 minutes (poll)', [0, 200], { field: 'minutes', minutesInterval: 5 });
+	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 80], sync);
+	const gB = b.add('Get all from B', 'n8n-nodes-base.httpRequest', 4.2, [240, 320], {
+		url: `${API_B}/contacts`,
+		authentication: 'genericCredentialType',
+		genericAuthType: 'httpBearerAuth',
+		sendQuery: true,
+		queryParameters: { parameters: [{ name: 'limit', value: '1000' }] },
+		options: {},
+	}, { credentials: API_B_CREDENTIAL });
+	const split = b.add('One item per record', 'n8n-nodes-base.splitOut', 1, [460, 320], { fieldToSplitOut: 'data', include: 'noOtherFields', options: {} });
+	const wrapB = b.ds('Wrap B records', 'dataSyncMapper', [680, 320], {
+		operation: 'map',
+		direction: 'toCanonical',
+		input: 'raw',
+		wrapSystem: 'shop',
+		wrapIdField: 'id',
+		wrapOptions: { changedAtField: 'updated_at', actorField: 'updated_by' },
+		mappingSource: 'json',
+		mappingJson: MAPPING_JSON,
+	});
+	const g = guard(b, [460, 80], sync);
+	const toC = mapper(b, 'To canonical', 'toCanonical', [680, 80]);
+	const r = resolver(b, [940, 200], 'crm, shop', 'crm, shop', sync);
+	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1180, 120], ['crm', 'shop']);
+	const wA = write(b, 'Write to A', 'crm', [1440, 0]);
+	const wB = b.add('Write to B', 'n8n-nodes-base.httpRequest', 4.2, [1440, 220], {
+		method: "={{ $json.op === 'delete' ? 'DELETE' : $json.id ? 'PATCH' : 'POST' }}",
+		url: `={{ '${API_B}/contacts' + ($json.id ? '/' + $json.id : '') }}`,
+		authentication: 'genericCredentialType',
+		genericAuthType: 'httpBearerAuth',
+		sendBody: true,
+		specifyBody: 'json',
+		jsonBody: '={{ JSON.stringify($json.data) }}',
+		options: {},
+	}, { credentials: API_B_CREDENTIAL });
+	b.nodes[b.nodes.length - 1].onError = 'continueErrorOutput';
+	const c = commit(b, [1700, 20], sync);
+	const cB = b.ds('Commit B answers', 'dataSyncStore', [1700, 240], {
+		operation: 'commit',
+		sync,
+		resultSource: 'anyNode',
+		plannedChangesNode: 'From canonical',
+		resultIdField: 'id',
+		resultUpdatedAtField: 'updated_at',
+	}, cred.store);
+	const conflicts = noOp(b, 'Conflicts: alert or review', [1180, 380]);
+	const skipped = noOp(b, 'Skipped: echoes and no-ops', [1180, 540]);
+	const invalid = invalidRecords(b, [940, 460], sync);
+
+	b.connect(every, gA);
+	b.connect(every, gB);
+	b.chain(gA, g, toC, r);
+	b.chain(gB, split, wrapB, r);
+	b.connect(toC, invalid, 1);
+	b.connect(wrapB, invalid, 1);
+	b.connect(r, fromC, 0);
+	b.connect(r, conflicts, 1);
+	b.connect(r, skipped, 2);
+	b.connect(fromC, wA, 0);
+	b.connect(fromC, wB, 1);
+	b.connect(fromC, c, 2);
+	b.connect(wA, c);
+	// Both outputs of the HTTP Request: its answers and its failed writes (Continue using error output).
+	b.connect(wB, cB, 0);
+	b.connect(wB, cB, 1);
+	b.connect(c, fromC, 1);
+	return b.workflow('DataSync: contacts A ↔ any n8n node (HTTP Request)');
+}
+
 export const TEMPLATES: Record<string, () => Json> = {
+	'any-node-contacts': anyNode,
 	'bidirectional-contacts': bidirectional,
 	'tri-directional-contacts': triDirectional,
 	unidirectional,
 	conditional,
 	'nightly-batch': nightlyBatch,
 	'status-and-conflicts': statusAndConflicts,
+	'undo-run': undoRun,
 };
 
 if (require.main === module) {

@@ -59,6 +59,9 @@ export class ShopServer {
 
 	dropNextWebhooks = 0;
 
+	/** A write request (POST, PATCH, PUT, DELETE) this answers true for gets a 500 and changes nothing: a failing API. */
+	failWrite?: (request: { method: string; path: string; body: Json }) => boolean;
+
 	private nextId = 5001;
 
 	private lastTime = 0;
@@ -194,6 +197,7 @@ export class ShopServer {
 			for await (const chunk of req) chunks.push(chunk as Buffer);
 			const text = Buffer.concat(chunks).toString('utf8');
 			const body = (text ? JSON.parse(text) : {}) as Json;
+			if (req.method !== 'GET' && this.failWrite?.({ method: req.method ?? '', path: url.pathname, body })) return send(500, { error: 'internal error (failed on purpose)' });
 			if (!idText) {
 				if (req.method === 'GET') return send(200, this.page(entity, url.searchParams));
 				if (req.method === 'POST') {
