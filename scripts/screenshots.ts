@@ -89,6 +89,8 @@ async function main(): Promise<void> {
 		}
 		// n8n's own SMTP credential, for the status template's alert e-mails.
 		byName.set('SMTP (alert e-mails)', await n8n.createCredential('smtp', 'SMTP (alert e-mails)', { user: '', password: '', host: 'smtp.example.internal', port: 587, secure: false }));
+		// n8n's own Bearer Auth credential, for the HTTP Request nodes of the any-node template.
+		byName.set('System B (REST API token)', await n8n.createCredential('httpBearerAuth', 'System B (REST API token)', { token: 'x' }));
 		const templates = readdirSync(join(REPO_ROOT, 'workflows'))
 			.filter((f) => f.endsWith('.json'))
 			.map((f) => f.replace(/\.json$/, ''))
