@@ -8,7 +8,9 @@
  * Proves: a create in B gets the id B answered and is linked (the next run writes nothing, no duplicate);
  * updates go both ways (B's as PATCH on the same record); a write B answers with 500 (the HTTP Request on
  * "Continue (using error output)") is recorded by Commit as failed, audited, and written on a later run;
- * at the end every contact is in both systems exactly once, linked once: 0 lost, 0 duplicates.
+ * answers Commit cannot pair to a planned change (Planned Changes Node set to the wrong node) are listed
+ * by index with the reason and nothing is committed for them; at the end every contact is in both systems
+ * exactly once, linked once: 0 lost, 0 duplicates.
  */
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createPgDatabase, createTempDir, type PgTestDatabase, type TempDir } from '../helpers/services';
@@ -170,12 +172,41 @@ describe('template "any-node-contacts" in stock n8n: CRM (Postgres, DataSync Dat
 		expect(shopByEmail('carol@example.com')).toHaveLength(1);
 	});
 
+	it('answers that cannot be paired to a planned change are listed by index with the reason, never committed', async () => {
+		// Misconfigured: "Planned Changes Node" names A's read, not the From canonical Mapper.
+		const saved = await n8n.api<{ name: string; nodes: Array<{ name: string; parameters: Json }>; connections: Json; settings: Json }>('GET', `/workflows/${wf}`);
+		const put = (planned: string) => {
+			const nodes = saved.nodes.map((n) => (n.name === 'Commit B answers' ? { ...n, parameters: { ...n.parameters, plannedChangesNode: planned } } : n));
+			return n8n.api('PUT', `/workflows/${wf}`, { name: saved.name, nodes, connections: saved.connections, settings: { executionOrder: 'v1' } });
+		};
+		await put('Get changes from A');
+		let run: Execution;
+		try {
+			await crm.insert({ ...ADA_CRM, email: 'frank@example.com', firstName: 'Frank', lastName: 'Miller' });
+			run = await poll();
+		} finally {
+			await put('From canonical');
+		}
+		const outcome = commitB(run);
+		expect(outcome.committed).toBe(0);
+		expect(outcome.unmatched).toEqual([{ index: 0, reason: expect.stringMatching(/its paired item in "Get changes from A" is not a planned change/) }]);
+		// Commit stored nothing for it: no write in the audit. (The same run's read of B found Frank there and
+		// linked him by e-mail to the golden record, as a record B already holds, with no write of ours noted.)
+		const frankKey = (await store.findLink('contact', 'crm', String((await crm.byEmail('frank@example.com'))!.id)))!.key;
+		expect((await store.audit({ key: frankKey, system: 'shop', limit: 100 })).filter((e) => e.action === 'write')).toEqual([]);
+		const [frank] = shopByEmail('frank@example.com');
+		expect(await store.findLink('contact', 'shop', String(frank.id))).toMatchObject({ key: frankKey, writtenAt: null });
+		// Set right again, the next run writes nothing more for him: still one Frank in B.
+		await poll();
+		expect(shopByEmail('frank@example.com')).toHaveLength(1);
+	});
+
 	it('0 lost, 0 duplicates: every contact once in each system, linked once; one more run writes nothing', async () => {
 		const before = shopWrites().length;
 		const run = await poll();
 		expect(shopWrites()).toHaveLength(before);
 		expect(outputOf(run, 'Write to A')).toEqual([]);
-		const emails = ['ada@example.com', 'alan@example.com', 'carol@example.com', 'dave@example.com', 'eve@example.com', 'grace@example.com'];
+		const emails = ['ada@example.com', 'alan@example.com', 'carol@example.com', 'dave@example.com', 'eve@example.com', 'frank@example.com', 'grace@example.com'];
 		const inA = (await crm.rows()).map((r) => r.email as string).sort();
 		const inB = shop.list('contact').map((r) => r.email as string).sort();
 		expect({ inA, inB }).toEqual({ inA: emails, inB: emails });
