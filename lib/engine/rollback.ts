@@ -140,6 +140,10 @@ export async function rollback(store: Store, options: RollbackOptions): Promise<
 		// This run's own writes are never part of its target.
 		writes = writes.filter((w) => w.runId !== options.runId && w.key !== null && w.system !== null);
 
+		if (!writes.length) {
+			const what = Object.entries(t).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ');
+			throw new Error(`Rollback: the audit holds no successful writes of sync "${options.sync}" for ${what} (a mistyped run id, or older than the audit's retention?): nothing to roll back`);
+		}
 		const groups = new Map<string, AuditEntry[]>();
 		for (const w of writes) {
 			const k = refOf(w);

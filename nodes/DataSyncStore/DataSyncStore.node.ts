@@ -8,7 +8,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { commit, findDeletes, recordHistory, recordInvalid, resolveConflict, runLog, status, type ConflictChoice, type Store, type WriteResult } from '../../lib/engine';
+import { commit, findDeletes, recordHistory, recordInvalid, resolveConflict, rollback, runLog, status, type ConflictChoice, type RollbackTarget, type Store, type WriteResult } from '../../lib/engine';
 import { renderDashboard, renderPrometheus, renderRecordHistory, renderRunLog } from '../../lib/dashboard';
 import { checkAlerts, purgeWithAlerts, type AlertKind } from '../../lib/engine/alerts';
 import { pairWriteResults, type PairedOutput } from '../../lib/engine/paired-results';
@@ -33,7 +33,8 @@ export class DataSyncStore implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		// Commit has a second output: writes refused as stale that are planned again at once (wire it back
 		// into the write path). The other operations have one.
-		outputs: `={{ $parameter.operation === "commit" ? [{ "type": "main", "displayName": "Committed" }, { "type": "main", "displayName": "Retry stale writes" }] : [{ "type": "main" }] }}`,
+		// Rollback has two: the changes to write (to the From canonical Mapper), and the report of every change.
+		outputs: `={{ $parameter.operation === "commit" ? [{ "type": "main", "displayName": "Committed" }, { "type": "main", "displayName": "Retry stale writes" }] : $parameter.operation === "rollback" ? [{ "type": "main", "displayName": "Changes to write" }, { "type": "main", "displayName": "Report" }] : [{ "type": "main" }] }}`,
 		credentials: [{ name: STORE_CREDENTIAL, required: true, testedBy: 'dataSyncStoreTest' }],
 		properties: storeProperties,
 	};
@@ -100,6 +101,8 @@ export class DataSyncStore implements INodeType {
 					const { alerts } = await checkAlerts(store, { sync, kinds, ...options });
 					return [alerts.map((alert) => ({ json: alert as unknown as IDataObject, pairedItem: all }))];
 				}
+				case 'rollback':
+					return await rollbackRun(this, store, sync);
 				case 'purge': {
 					const auditDays = this.getNodeParameter('retentionDays', 0, 30) as number;
 					const purged = await purgeWithAlerts(store, { auditDays });
@@ -157,6 +160,51 @@ async function commitNodeAnswers(ctx: IExecuteFunctions, store: Store, input: IN
 		[{ json: { sync, runId, ...summary, unmatched, retried: retries.length } as unknown as IDataObject, pairedItem: all }],
 		retries.map((item) => ({ json: item as unknown as IDataObject, pairedItem: all })),
 	];
+}
+
+/**
+ * Rollback: the engine plans it (lib/engine/rollback.ts); output 0 carries the changes to write (execute
+ * only), output 1 one report item per record and system, with its status, before, now, after and reason.
+ */
+async function rollbackRun(ctx: IExecuteFunctions, store: Store, sync: string): Promise<INodeExecutionData[][]> {
+	const all = ctx.getInputData().map((_, i) => ({ item: i }));
+	const text = (name: string) => {
+		const v = ctx.getNodeParameter(name, 0, '') as unknown;
+		return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+	};
+	const kind = ctx.getNodeParameter('rollbackTarget', 0, 'run') as string;
+	const mode = ctx.getNodeParameter('rollbackMode', 0, 'dryRun') as string;
+	if (mode !== 'dryRun' && mode !== 'execute') throw new NodeOperationError(ctx.getNode(), `Mode must be "dryRun" or "execute", got ${JSON.stringify(mode)}`);
+	const options = ctx.getNodeParameter('rollbackOptions', 0, {}) as { deletePolicy?: 'propagate' | 'report'; entity?: string; matchKeys?: string };
+	const target: RollbackTarget = { system: text('rollbackSystem'), entity: options.entity?.trim() || undefined };
+	if (kind === 'run') {
+		target.runId = text('rollbackRunId');
+		if (!target.runId) throw new NodeOperationError(ctx.getNode(), 'Run ID: give the run to roll back (execution ID, a dash, its start, as on the dashboard)');
+	} else if (kind === 'record') {
+		target.key = text('rollbackKey');
+		target.externalId = text('rollbackRecordId');
+	} else {
+		const at = (name: string) => {
+			const v = text(name);
+			if (v === undefined) return undefined;
+			const t = Date.parse(v);
+			if (Number.isNaN(t)) throw new NodeOperationError(ctx.getNode(), `${name === 'rollbackSince' ? 'Since' : 'Until'}: ${JSON.stringify(v)} is not a date-time`);
+			return new Date(t).toISOString();
+		};
+		target.since = at('rollbackSince');
+		target.until = at('rollbackUntil');
+	}
+	const matchKeys = listParameter(options.matchKeys ?? '');
+	const result = await rollback(store, {
+		sync,
+		runId: runIdOf(ctx),
+		target,
+		execute: mode === 'execute',
+		deletePolicy: options.deletePolicy,
+		matchKeys: matchKeys.length ? matchKeys : undefined,
+	});
+	const report = result.changes.map((c) => ({ json: { sync, rollbackRunId: result.runId, dryRun: result.dryRun, ...c } as unknown as IDataObject, pairedItem: all }));
+	return [result.items.map((item) => ({ json: item as unknown as IDataObject, pairedItem: all })), report];
 }
 
 /** Get Status: the overview, a run's log or a record's history (Page), as JSON, HTML or Prometheus text. */

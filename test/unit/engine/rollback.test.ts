@@ -138,5 +138,6 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('Store Rollb
 		await expect(rollback(store, { sync: 'contacts', runId: 'u', target: { since: 'yesterday' } })).rejects.toThrow(/"since" must be an ISO 8601 date-time, got "yesterday"/);
 		await expect(rollback(store, { sync: 'contacts', runId: 'u', target: { externalId: '7' } })).rejects.toThrow(/needs "system" too/);
 		await expect(rollback(store, { sync: 'contacts', runId: 'u', target: { runId: 'u' } })).rejects.toThrow(/is this run/);
+		await expect(rollback(store, { sync: 'contacts', runId: 'u', target: { runId: 'no-such-run' } })).rejects.toThrow(/no successful writes of sync "contacts" for runId "no-such-run"/);
 	});
 });
