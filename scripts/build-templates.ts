@@ -590,6 +590,74 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	});
 }
 
+/**
+ * Undo a sync run: a form asks for the run ID and the mode; Store Rollback lists every change per system
+ * (dry run) or plans them and sends them through the same From canonical Mapper → write → Commit path as
+ * the sync, audited as "rollback". The form's answer is the list.
+ */
+function undoRun(): Json {
+	const b = new Builder('undo-run');
+	b.note('About this template', [-460, -520], [700, 460], `# Undo a sync run
+Open the form (\`{n8n}/form/datasync/undo-run\`, after publishing), enter a **Run ID** (the dashboard's *Runs*, or Get Audit's \`runId\`: execution ID, a dash, its start) and pick:
+- **Dry run**: the answer lists every change the rollback would make, per system and record: the fields set back, the values before, now and after, and the reason. Nothing is written.
+- **Execute**: the same changes are written back through *From canonical* → *Write to A* / *Write to B* → *Commit* (audited as \`rollback\`); the answer lists what was planned.
+
+Records changed again after the run are listed as **conflicts** and left alone. Records the run created are deleted again; records it deleted are created again. A rollback is a run too: its run ID undoes it.
+
+Use the same **Sync Name**, **DataSync store** credential, tables and mapping as the sync's workflow (here those of *bidirectional-contacts*).`, 4);
+	// Version 2.1: the last that answers through Respond to Webhook; the form page then shows the answer's HTML.
+	const form = b.add('Undo form', 'n8n-nodes-base.formTrigger', 2.1, [0, 0], {
+		path: 'datasync/undo-run',
+		formTitle: 'Undo a sync run',
+		formDescription: 'Lists (dry run) or writes back (execute) what one run of the contacts sync changed, from the audit.',
+		formFields: {
+			values: [
+				{ fieldLabel: 'Run ID', placeholder: '1234-mgx3k9ab', requiredField: true },
+				{ fieldLabel: 'Mode', fieldType: 'dropdown', fieldOptions: { values: [{ option: 'Dry run' }, { option: 'Execute' }] }, requiredField: true },
+			],
+		},
+		responseMode: 'responseNode',
+		options: {},
+	}, { webhookId: stableId('undo-run', 'undo-form') });
+	const rb = b.ds('Roll back the run', 'dataSyncStore', [240, 0], {
+		operation: 'rollback',
+		sync: 'contacts',
+		rollbackTarget: 'run',
+		rollbackRunId: "={{ $json['Run ID'] }}",
+		rollbackMode: "={{ $json.Mode === 'Execute' ? 'execute' : 'dryRun' }}",
+		rollbackOptions: { deletePolicy: 'propagate', matchKeys: 'email' },
+	}, cred.store);
+	// The report as an HTML table (values escaped; what is not planned first), answered once with every item.
+	const esc = "String(v ?? '').replace(/[&<>\"']/g, (c) => '&#' + c.charCodeAt(0) + ';')";
+	const cell = (expr: string) => `'<td>' + ((v) => ${esc})(${expr}) + '</td>'`;
+	const values = (side: string) => `i.json.fields.map((f) => f + ': ' + JSON.stringify((i.json.${side} ?? {})[f] ?? null)).join(', ')`;
+	const body =
+		"={{ '<!doctype html><meta charset=\"utf-8\"><title>Rollback</title><style>body{font:14px sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.conflict{background:#fde8e8}</style>' + " +
+		"'<h2>Rollback of run ' + ((v) => " + esc + ")($('Undo form').first().json['Run ID']) + ($input.first().json.dryRun ? ' — dry run, nothing written' : ' — executed: the planned changes are being written') + '</h2>' + " +
+		"'<p>' + Object.entries($input.all().reduce((s, i) => { const k = i.json.system + ' ' + i.json.status; s[k] = (s[k] ?? 0) + 1; return s; }, {})).map(([k, n]) => n + ' ' + k).join(' · ') + '</p>' + " +
+		"'<table><tr><th>System</th><th>Record</th><th>ID</th><th>Change</th><th>Status</th><th>Before (written back)</th><th>Now</th><th>Reason</th></tr>' + " +
+		`$input.all().slice().sort((a, b) => Number(a.json.status === 'planned') - Number(b.json.status === 'planned')).map((i) => '<tr class=\"' + i.json.status + '\">' + ${cell('i.json.system')} + ${cell('i.json.key')} + ${cell('i.json.externalId')} + ${cell('i.json.op')} + ${cell('i.json.status')} + ${cell(values('before'))} + ${cell(values('now'))} + ${cell('i.json.reason')} + '</tr>').join('') + '</table>' }}`;
+	const answer = b.add('Answer with the changes', 'n8n-nodes-base.respondToWebhook', 1.1, [520, 200], {
+		respondWith: 'text',
+		responseBody: body,
+		options: { responseHeaders: { entries: [{ name: 'content-type', value: 'text/html; charset=utf-8' }] } },
+	}, { executeOnce: true });
+	const from = mapper(b, 'From canonical', 'fromCanonical', [520, -120], ['crm', 'erp']);
+	const wa = write(b, 'Write to A', 'crm', [780, -220]);
+	const wb = write(b, 'Write to B', 'erp', [780, -40]);
+	const cm = commit(b, [1040, -120]);
+	b.connect(form, rb);
+	b.connect(rb, from, 0);
+	b.connect(rb, answer, 1);
+	b.connect(from, wa, 0);
+	b.connect(from, wb, 1);
+	b.connect(wa, cm);
+	b.connect(wb, cm);
+	b.connect(from, cm, 2);
+	b.connect(cm, from, 1);
+	return b.workflow('DataSync: undo a sync run (form)');
+}
+
 function statusAndConflicts(): Json {
 	const b = new Builder('status-and-conflicts');
 	b.note('About this template', [-420, -500], [720, 440], `# Sync status, conflicts, alerts and log retention
@@ -783,6 +851,7 @@ export const TEMPLATES: Record<string, () => Json> = {
 	conditional,
 	'nightly-batch': nightlyBatch,
 	'status-and-conflicts': statusAndConflicts,
+	'undo-run': undoRun,
 };
 
 if (require.main === module) {
