@@ -604,7 +604,7 @@ Open the form (\`{n8n}/form/datasync/undo-run\`, after publishing), enter a **Ru
 
 Records changed again after the run are listed as **conflicts** and left alone. Records the run created are deleted again; records it deleted are created again. A rollback is a run too: its run ID undoes it.
 
-Use the same **Sync Name**, **DataSync store** credential, tables and mapping as the sync's workflow (here those of *bidirectional-contacts*).`, 4);
+Use the same **Sync Name**, **DataSync store** credential, tables and mapping as the sync's workflow (here those of *bidirectional-contacts*). **Protect the form** (*Undo form* → Authentication: Basic Auth) before publishing: it can write to your systems.`, 4);
 	// Version 2.1: the last that answers through Respond to Webhook; the form page then shows the answer's HTML.
 	const form = b.add('Undo form', 'n8n-nodes-base.formTrigger', 2.1, [0, 0], {
 		path: 'datasync/undo-run',
