@@ -32,6 +32,7 @@ const TYPES: Record<keyof typeof TEMPLATE_CREDENTIALS, [string, Record<string, u
 const NODE_SHOTS: Array<{ file: string; template: string; node: string }> = [
 	{ file: 'node-trigger', template: 'bidirectional-contacts', node: 'A changed (webhook)' },
 	{ file: 'node-database', template: 'bidirectional-contacts', node: 'Write to B' },
+	{ file: 'node-database-trigger', template: 'bidirectional-contacts', node: 'A changed (database)' },
 	{ file: 'node-http-api', template: 'tri-directional-contacts', node: 'Write to C' },
 	{ file: 'node-mapper', template: 'bidirectional-contacts', node: 'To canonical' },
 	{ file: 'node-loop-guard', template: 'bidirectional-contacts', node: 'Loop Guard' },
