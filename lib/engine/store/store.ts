@@ -595,20 +595,7 @@ export class StoreTx {
 	 * golden record or one system record, and/or a time span (`since` inclusive, `until` exclusive).
 	 */
 	async auditWrites(query: { sync: string; runId?: string; entity?: string; key?: string; system?: string; externalId?: string; since?: string; until?: string; limit: number }): Promise<AuditEntry[]> {
-		const where = [`sync = ?`, `action IN ('write', 'rollback')`, `outcome = 'ok'`];
-		const params: SqlValue[] = [query.sync];
-		const add = (clause: string, value: string | undefined) => {
-			if (value === undefined) return;
-			where.push(clause);
-			params.push(value);
-		};
-		add('run_id = ?', query.runId);
-		add('entity = ?', query.entity);
-		add('key = ?', query.key);
-		add('system = ?', query.system);
-		add('external_id = ?', query.externalId);
-		add('at >= ?', query.since);
-		add('at < ?', query.until);
+		const { where, params } = auditFilter(query, [`sync = ?`, `action IN ('write', 'rollback')`, `outcome = 'ok'`], [query.sync]);
 		params.push(query.limit);
 		const rows = await this.sql.all(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, params);
 		return rows.map(auditFromRow);
@@ -1111,20 +1098,7 @@ export class Store {
 	}
 
 	async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
-		const where: string[] = [];
-		const params: SqlValue[] = [];
-		const add = (clause: string, value: SqlValue | undefined) => {
-			if (value === undefined) return;
-			where.push(clause);
-			params.push(value);
-		};
-		add('entity = ?', query.entity);
-		add('key = ?', query.key);
-		add('system = ?', query.system);
-		add('external_id = ?', query.externalId);
-		add('action = ?', query.action);
-		add('run_id = ?', query.runId);
-		add('at >= ?', query.since);
+		const { where, params } = auditFilter(query);
 		params.push(query.limit ?? 1000);
 		const rows = await this.driver.all(
 			`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
@@ -1309,3 +1283,25 @@ export class Store {
 }
 
 export type { CanonicalData };
+
+/** The WHERE clauses of an audit query: each filter given, after the `where` / `params` it starts from. */
+function auditFilter(
+	query: { entity?: string; key?: string; system?: string; externalId?: string; action?: string; runId?: string; since?: string; until?: string },
+	where: string[] = [],
+	params: SqlValue[] = [],
+): { where: string[]; params: SqlValue[] } {
+	const add = (clause: string, value: SqlValue | undefined) => {
+		if (value === undefined) return;
+		where.push(clause);
+		params.push(value);
+	};
+	add('entity = ?', query.entity);
+	add('key = ?', query.key);
+	add('system = ?', query.system);
+	add('external_id = ?', query.externalId);
+	add('action = ?', query.action);
+	add('run_id = ?', query.runId);
+	add('at >= ?', query.since);
+	add('at < ?', query.until);
+	return { where, params };
+}
