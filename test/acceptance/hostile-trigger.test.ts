@@ -133,6 +133,13 @@ describe('DataSync Trigger: hostile requests in stock n8n (queue mode, two webho
 			return true;
 		}, 30_000);
 		await eventually('the warm-up contacts are in B', async () => (await erp.rows()).length === 2, 60_000);
+		// B's rows land before Commit does: the baselines below are taken once both warm-up runs have ended and
+		// committed (no planned change left), or a Commit still landing would show up as a write.
+		await eventually('the warm-up executions ended', async () => (await n8n.executions(wf)).filter((e) => e.status !== 'running' && e.status !== 'new').length === acceptedExecutions, 60_000);
+		await eventually('the warm-up runs committed', async () => {
+			const { rows } = await storeClient.query(`SELECT count(*)::int AS n FROM datasync.planned_change`);
+			return rows[0].n === 0;
+		}, 60_000);
 	}, 300_000);
 
 	afterAll(async () => {
