@@ -16,6 +16,8 @@ export type { CommitOptions, CommitResult, WriteResult } from './commit';
 export { resolveConflict } from './conflicts';
 export type { ConflictChoice, ReviewOptions, ReviewResult } from './conflicts';
 export { guard } from './guard';
+export { compressBursts, foldChange, STALE_GRACE_MS } from './compress';
+export type { CompressEntry, CompressOptions, CompressResult } from './compress';
 export type { BlockReason, GuardOptions, GuardResult, RateLimit } from './guard';
 export { status, runLog, recordHistory, recordInvalid, healthOf, DEFAULT_HEALTH } from './status';
 export type { SyncOverview, HealthOptions, HealthState, TargetHealth, RunLog, RecordHistory, FieldChange, NotSynced, VolumeBucket, RecordInvalidResult } from './status';

@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { guard, type GuardOptions } from '../../lib/engine';
+import { compressBursts, guard, type CompressOptions, type GuardOptions } from '../../lib/engine';
 import { engineError, readSyncItems, runIdOf, storeOf, STORE_CREDENTIAL, testStoreCredential } from '../shared/engine-node';
 
 interface LimitParameter {
@@ -73,6 +73,33 @@ export class DataSyncLoopGuard implements INodeType {
 				typeOptions: { minValue: 0 },
 				default: 3,
 				description: 'Changes that have travelled through more systems than this are blocked',
+			},
+			{
+				displayName: 'Change Compression',
+				name: 'compression',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				description:
+					'Bursts of changes to one record (e.g. 20 edits in 3 seconds) pass as one change with the last state, so the other systems get one write. Every field any of the changes carried is kept. For deliveries (webhooks); changes read from a feed pass untouched.',
+				options: [
+					{
+						displayName: 'Window (Ms)',
+						name: 'windowMs',
+						type: 'number',
+						typeOptions: { minValue: 0, maxValue: 600000 },
+						default: 1000,
+						description: 'A change waits this long for a later change of the same record; if one comes, that one carries both. Adds this much delay to each real-time change. 0 = off.',
+					},
+					{
+						displayName: 'Max Delay (Ms)',
+						name: 'maxDelayMs',
+						type: 'number',
+						typeOptions: { minValue: 0, maxValue: 3600000 },
+						default: 10000,
+						description: 'A record edited without pause is still passed on at least this often (counted from the first change of its burst)',
+					},
+				],
 			},
 			{
 				displayName: 'Limits',
@@ -158,7 +185,19 @@ export class DataSyncLoopGuard implements INodeType {
 		} catch (error) {
 			throw engineError(this, error, indexes);
 		}
-		const pass = result.passed.map((p) => ({ json: p.item as unknown as IDataObject, pairedItem: { item: indexes[p.sourceIndex] } }));
+		const compression = readCompression(this, options);
+		let passed = result.passed;
+		let compressed: Array<{ item: (typeof passed)[number]['item']; sourceIndex: number; detail: string }> = [];
+		if (compression) {
+			try {
+				const c = await compressBursts(store, compression, passed);
+				passed = c.passed;
+				compressed = c.compressed;
+			} catch (error) {
+				throw engineError(this, error, indexes);
+			}
+		}
+		const pass = passed.map((p) => ({ json: p.item as unknown as IDataObject, pairedItem: { item: indexes[p.sourceIndex] } }));
 		const blocked: INodeExecutionData[] = [...errors];
 		if (result.breakerTripped) {
 			const reasons = result.blocked.filter((b) => b.reason === 'breaker');
@@ -178,8 +217,23 @@ export class DataSyncLoopGuard implements INodeType {
 				pairedItem: { item: indexes[b.sourceIndex] },
 			});
 		}
+		for (const c of compressed) {
+			blocked.push({
+				json: { ...(c.item as unknown as IDataObject), blocked: { reason: 'compressed', detail: c.detail } } as IDataObject,
+				pairedItem: { item: indexes[c.sourceIndex] },
+			});
+		}
 		return [pass, blocked];
 	}
+}
+
+/** The Change Compression option; undefined when it is off. */
+function readCompression(ctx: IExecuteFunctions, options: GuardOptions): CompressOptions | undefined {
+	const value = ctx.getNodeParameter('compression', 0, {}) as { windowMs?: number; maxDelayMs?: number };
+	if (value.windowMs === undefined && value.maxDelayMs === undefined) return undefined;
+	const windowMs = value.windowMs ?? 1000;
+	if (windowMs === 0) return undefined;
+	return { sync: options.sync, windowMs, maxDelayMs: value.maxDelayMs ?? Math.max(10_000, windowMs), runId: options.runId };
 }
 
 function readLimit(value: { limit?: LimitParameter } | undefined): GuardOptions['actorLimit'] {

@@ -149,6 +149,18 @@ export const MIGRATIONS: readonly Migration[] = [
 		description: 'rollback: a planned change says why it is written (null = a sync write, rollback = Store Rollback), so Commit audits it as such',
 		statements: [`ALTER TABLE planned_change ADD COLUMN action TEXT`],
 	},
+	{
+		version: 11,
+		description: 'change compression: the burst of changes to one record waiting to pass as one (encrypted; deleted when it passes)',
+		statements: [
+			`CREATE TABLE burst (
+				sync TEXT NOT NULL, entity TEXT NOT NULL, system TEXT NOT NULL, external_id TEXT NOT NULL,
+				burst_id TEXT NOT NULL, seq INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, due_at TEXT NOT NULL,
+				change TEXT NOT NULL,
+				PRIMARY KEY (sync, entity, system, external_id))`,
+			`CREATE INDEX burst_due ON burst (sync, due_at)`,
+		],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

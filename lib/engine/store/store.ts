@@ -962,7 +962,7 @@ function compareOrdered(a: CursorOrder, b: CursorOrder): number {
  * errors), and what did not sync: `invalid` (a Mapper refused it; reason = the rule), `blocked` (the Loop
  * Guard; reason = its reason), `skipped` (the Resolver; reason = why) and `conflicts` (reason = kind).
  */
-export type VolumeKind = 'received' | 'created' | 'updated' | 'deleted' | 'failed' | 'invalid' | 'blocked' | 'skipped' | 'conflicts';
+export type VolumeKind = 'received' | 'created' | 'updated' | 'deleted' | 'failed' | 'invalid' | 'blocked' | 'skipped' | 'conflicts' | 'compressed';
 
 export interface VolumeCount {
 	system: string;
