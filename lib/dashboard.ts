@@ -159,6 +159,7 @@ function targetRow(t: TargetHealth): Cell[] {
 		num(t.invalid),
 		num(t.blocked),
 		num(t.skipped),
+		num(t.compressed),
 		num(t.openConflicts),
 		t.lastSyncAt ?? '–',
 		t.lastSuccessAt ?? '–',
@@ -229,12 +230,12 @@ ${alert}
 ${retentionLine(overview)}
 <h2>Systems</h2>
 ${table(
-	['Health', 'System', 'Entity', 'Received', 'Created', 'Updated', 'Deleted', 'Write errors', 'Invalid', 'Blocked', 'Skipped', 'Open conflicts', 'Last sync', 'Last success', 'Cursor behind'],
+	['Health', 'System', 'Entity', 'Received', 'Created', 'Updated', 'Deleted', 'Write errors', 'Invalid', 'Blocked', 'Skipped', 'Compressed', 'Open conflicts', 'Last sync', 'Last success', 'Cursor behind'],
 	overview.targets.map(targetRow),
 	' id="targets"',
 	'No system has synced yet.',
 )}
-<p class="muted">Counts of the last 30 days. Received: changes read from that system; created / updated / deleted, write errors: writes to it; invalid: refused by a Mapper; blocked: stopped by the Loop Guard; skipped: no change to make (echo, no-op, stale).</p>
+<p class="muted">Counts of the last 30 days. Received: changes read from that system; created / updated / deleted: writes to it; write errors: failed write attempts to it (a record tried again counts once per try); invalid: refused by a Mapper; blocked: stopped by the Loop Guard; skipped: no change to make (echo, no-op, stale); compressed: changes merged into a later change of the same record by the Loop Guard's Change Compression (they reached the target with it).</p>
 <h2 id="not-synced">Did not sync</h2>
 ${table(
 	['What', 'Reason', 'System', 'Entity', 'Last 24 h', 'Last 30 days'],
@@ -395,6 +396,7 @@ export function renderPrometheus(overview: SyncOverview): string {
 		'Changes that did not sync, by kind (invalid, blocked, failed, skipped) and reason (last 30 days).',
 		overview.notSynced.map((n) => [{ sync: s, system: n.system, entity: n.entity, kind: n.kind, reason: n.reason }, n.last30d]),
 	);
+	metric('datasync_changes_compressed_total', 'counter', "Changes merged into a later change of the same record by the Loop Guard's Change Compression (last 30 days).", overview.targets.filter((t) => t.compressed > 0).map((t) => [base(t), t.compressed]));
 	metric('datasync_write_errors_total', 'counter', 'Failed writes to a target system since the store was created.', overview.targets.filter((t) => t.writtenTotal + t.failedTotal > 0).map((t) => [base(t), t.failedTotal]));
 	metric('datasync_open_conflicts', 'gauge', 'Open conflicts waiting for review.', overview.targets.map((t) => [base(t), t.openConflicts]));
 	metric(

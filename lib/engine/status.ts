@@ -31,6 +31,8 @@ export interface TargetHealth {
 	invalid: number;
 	blocked: number;
 	skipped: number;
+	/** Changes the Loop Guard's Change Compression merged into a later change of the same record (they did sync, with it). */
+	compressed: number;
 	writtenTotal: number;
 	failedTotal: number;
 	openConflicts: number;
@@ -244,6 +246,7 @@ export async function status(store: Store, sync: string, options: { runs?: numbe
 				invalid: 0,
 				blocked: 0,
 				skipped: 0,
+				compressed: 0,
 				writtenTotal: 0,
 				failedTotal: 0,
 				openConflicts: 0,
@@ -349,7 +352,7 @@ function fieldChanges(e: AuditEntry): FieldChange[] {
 	const out: FieldChange[] = [];
 	for (const field of fields) {
 		const b = before[field];
-		const a = e.after === null && e.action === 'write' ? undefined : after[field];
+		const a = e.after === null && (e.action === 'write' || e.action === 'rollback') ? undefined : after[field];
 		if (JSON.stringify(b) === JSON.stringify(a))
 			continue;
 		out.push({ at: e.at, runId: e.runId, system: e.system, actor: e.actor, action: e.action, outcome: e.outcome, field, before: b, after: a });
