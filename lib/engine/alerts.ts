@@ -448,11 +448,12 @@ function esc(value: unknown): string {
 		.replace(/'/g, '&#39;');
 }
 
-function recordLine(kind: AlertKind, r: AlertRecord): string {
+/** One record of an alert; its reason left out when the alert has one reason for all (listed above the records). */
+function recordLine(kind: AlertKind, r: AlertRecord, oneReason: boolean): string {
 	const key = r.key ? `golden record ${r.key}` : 'no golden record yet';
 	const id = r.externalId ? `${r.system} id ${r.externalId}` : `no ${r.system} id yet`;
 	if (kind === 'conflict') return `conflict ${r.conflictId}: ${key}, ${id}${r.fields?.length ? `, fields ${r.fields.join(', ')}` : ''}`;
-	return `${key}, ${id}${r.reason ? `: ${r.reason}` : ''}`;
+	return `${key}, ${id}${r.reason && !oneReason ? `: ${r.reason}` : ''}`;
 }
 
 function render(o: ReturnType<typeof checkOptions>, kind: AlertKind, alertKey: string, count: number, first: string, last: string, d: Detail): Alert {
@@ -483,7 +484,7 @@ function render(o: ReturnType<typeof checkOptions>, kind: AlertKind, alertKey: s
 			break;
 	}
 	const reasons = d.reasons.map(([reason, n]) => (n > 1 ? `${reason} (×${n})` : reason));
-	const records = d.records.map((r) => recordLine(kind, r));
+	const records = d.records.map((r) => recordLine(kind, r, d.reasons.length === 1));
 	const more = Math.max(0, d.recordCount - d.records.length);
 	const lines: string[] = [intro, ''];
 	if (reasons.length) lines.push(kind === 'breaker' ? 'Why:' : 'Reasons:', ...reasons.map((r) => `- ${r}`), '');

@@ -11,14 +11,21 @@
  * removes audit entries older than 30 days and keeps newer ones; the dashboard shows the retention and
  * the oldest entry kept.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
-import { N8nInstance, uniqueId } from './harness';
+import { ARTIFACTS, N8nInstance, REPO_ROOT, uniqueId } from './harness';
 import { SmtpServer } from './smtp-server';
 import { failure, importTemplate, outputOf, runFromTrigger, systemCredentials } from './templates-support';
 import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
 const REFUSED = 100;
+/** Where the mail's picture goes: the test's artifacts, or the README's images with DASHBOARD_SCREENSHOTS=docs. */
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS === 'docs' ? join(REPO_ROOT, 'docs', 'images') : join(ARTIFACTS, 'dashboard');
+const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 describe('templates "bidirectional-contacts" + "status-and-conflicts": alerts by e-mail, logs kept 30 days', () => {
 	let n8n: N8nInstance;
@@ -108,6 +115,20 @@ describe('templates "bidirectional-contacts" + "status-and-conflicts": alerts by
 		expect(conflictMail?.text).toMatch(/List Conflicts/);
 		// Keys, ids and field names only: no value of the records (last names, e-mail addresses) in any mail.
 		for (const m of smtp.mails) expect({ subject: m.subject, leaks: m.raw.match(/Secret-\d+|refused\d+@example\.com|twice@example\.com/g) }).toEqual({ subject: m.subject, leaks: null });
+		// The mail as a reader sees it: its HTML part rendered in headless Chromium under its headers, for the README.
+		const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+		try {
+			const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+			// Nothing outside the page may load: the mail is self-contained.
+			await page.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort()));
+			const headers = `<div style="font:14px sans-serif;border-bottom:1px solid #ccc;padding:8px 12px;background:#f6f6f6"><b>From:</b> ${escape(mail!.from)}<br><b>To:</b> ${escape(mail!.to.join(', '))}<br><b>Subject:</b> ${escape(mail!.subject)}</div>`;
+			await page.setContent(`<!doctype html><meta charset="utf-8"><body style="margin:0">${headers}<div style="padding:12px">${mail!.html}</div></body>`);
+			expect(await page.textContent('body')).toContain('100 writes of contact records to erp failed');
+			mkdirSync(SHOTS, { recursive: true });
+			await page.screenshot({ path: join(SHOTS, 'alert-mail.png'), fullPage: true });
+		} finally {
+			await browser.close();
+		}
 		console.log(`alerts: ${smtp.mails.length} mails for ${REFUSED} failed writes and ${open.length} open conflicts: ${smtp.mails.map((m) => m.subject).join(' | ')}`);
 
 		// The next check: nothing new, so Get Alerts emits nothing and no mail goes out.
