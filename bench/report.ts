@@ -188,8 +188,14 @@ function targetTable(lines: string[], all: AllFigures, med: Median, realtime: Re
 	return targets;
 }
 
-function realtimeSection(lines: string[], rt: RealtimeResult): void {
-	lines.push('', `Real time (10,000-row tables): ${rt.changes} sequential changes in A, each sent signed to the DataSync Trigger, timed until the row is visible in B (polled every 2 ms), against the floor: a bare Webhook → Respond to Webhook round trip in the same n8n.`, '');
+/** The n8n settings a run was measured with, in words. */
+function n8nSettings(env: Record<string, string>): string {
+	const pairs = Object.entries(env);
+	return pairs.length ? `n8n with ${pairs.map(([k, v]) => `\`${k}=${v}\``).join(', ')}` : 'n8n with its default settings';
+}
+
+function realtimeSection(lines: string[], rt: RealtimeResult, env: Record<string, string>): void {
+	lines.push('', `Real time (10,000-row tables, ${n8nSettings(env)}): ${rt.changes} sequential changes in A, each sent signed to the DataSync Trigger, timed until the row is visible in B (polled every 2 ms), against the floor: a bare Webhook → Respond to Webhook round trip in the same n8n.`, '');
 	lines.push('| path | p50 ms | p95 ms | p99 ms | min–max ms |', '|---|---|---|---|---|');
 	const row = (name: string, v: RealtimeResult['floor']) => `| ${name} | ${fmt(v.p50, 1)} | ${fmt(v.p95, 1)} | ${fmt(v.p99, 1)} | ${fmt(v.min, 1)}–${fmt(v.max, 1)} |`;
 	lines.push(row('floor: Webhook → Respond', rt.floor), row('ours: change → visible in B', rt.ours), row('ours: the trigger’s HTTP answer only', rt.oursAck));
@@ -221,11 +227,11 @@ export function writeReport(options: BenchOptions, results: BenchResults, facts:
 	resultTables(lines, scales, all, options.seed);
 	const ratios = ratioTable(lines, scales, med);
 	const targets = targetTable(lines, all, med, results.realtime);
-	if (results.realtime) realtimeSection(lines, results.realtime);
+	if (results.realtime) realtimeSection(lines, results.realtime, options.n8nEnv);
 	nodeCostTables(lines, scales, results.nodeCosts);
 	lines.push('', `Machine: ${String(facts.cores)} cores (${String(facts.cpu)}), ${String(facts.memoryGb)} GB; Node ${String(facts.node)}, n8n ${String(facts.n8n)}, PostgreSQL ${String(facts.postgres)}, MariaDB ${String(facts.mariadb)}; store: ${String(facts.store)}. Whole run: ${Math.round(seconds / 60)} min.`);
 	const command = `npm run bench -- ${options.argv.join(' ')}`.trim();
-	lines.push('', `Reproduce: \`${command.replace(/ --$/, '')}\` (\`--full\` adds the built-in way at 100,000; \`--scales\`, \`--runs\`, \`--runs-1m\`, \`--only\` narrow it).`);
+	lines.push('', `Reproduce: \`${command.replace(/ --$/, '')}\` (\`--full\` adds the built-in way at 100,000; \`--scales\`, \`--runs\`, \`--runs-1m\`, \`--only\` narrow it; \`--n8n-env\` sets n8n's environment).`);
 	const md = lines.join('\n');
 	const dir = options.out ?? join(REPO_ROOT, 'bench', 'results');
 	mkdirSync(dir, { recursive: true });
@@ -236,6 +242,7 @@ export function writeReport(options: BenchOptions, results: BenchResults, facts:
 		seed: options.seed,
 		runs: options.runs,
 		runs1m: options.runs1m,
+		n8nEnv: options.n8nEnv,
 		machine: facts,
 		figures: all,
 		ratios,

@@ -5,7 +5,7 @@
  *
  *   npx node -r ./scripts/register-ts.js bench/run.ts [--full] [--scales 10000,1000,100000,1000000]
  *        [--runs R] [--runs-1m R] [--seed S] [--only limit,builtin,ours] [--scenarios initial,thousand,…]
- *        [--realtime N | --no-realtime]
+ *        [--realtime N | --no-realtime] [--n8n-env KEY=VALUE,…] [--out DIR]
  *
  * Suites, each on a table of its own size (n8n is restarted for each, so "RSS before" starts clean):
  * - 10,000: initial sync, nothing changed, 1 % changed for the three contestants; for ours also the
@@ -51,6 +51,16 @@ function parseOptions(argv: string[]): BenchOptions {
 		only: (option('only') ?? 'limit,builtin,ours').split(',') as Contestant[],
 		scenarios: option('scenarios')?.split(','),
 		realtime: flag('no-realtime') ? 0 : Number(option('realtime') ?? 500),
+		n8nEnv: Object.fromEntries(
+			(option('n8n-env') ?? '')
+				.split(',')
+				.filter(Boolean)
+				.map((pair) => {
+					const eq = pair.indexOf('=');
+					if (eq < 1) throw new Error(`--n8n-env: "${pair}" is not KEY=VALUE`);
+					return [pair.slice(0, eq), pair.slice(eq + 1)];
+				}),
+		),
 		out: option('out'),
 		argv,
 	};

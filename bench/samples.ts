@@ -22,6 +22,11 @@ export interface BenchOptions {
 	scenarios?: string[];
 	/** --realtime N: the real-time run's changes; 0 with --no-realtime. */
 	realtime: number;
+	/**
+	 * --n8n-env K=V,K=V: extra environment for the bench's n8n (e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true);
+	 * the report names it, so a figure says which n8n it was measured on. Empty: n8n's defaults.
+	 */
+	n8nEnv: Record<string, string>;
 	/** --out: where the results go (bench/results by default). */
 	out?: string;
 	/** The arguments as given (the report's "Reproduce" line). */
