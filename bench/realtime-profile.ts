@@ -26,7 +26,8 @@
  * Variants (each a fresh n8n): base (harness defaults), nosave (EXECUTIONS_DATA_SAVE_ON_SUCCESS=none,
  * EXECUTIONS_DATA_SAVE_ON_PROGRESS=false), noinsights (N8N_DISABLED_MODULES += insights), lean (both),
  * legacy (N8N_EXPRESSION_ENGINE=legacy: no isolated-vm isolates), pool4 (N8N_EXPRESSION_ENGINE_POOL_SIZE=4),
- * lazy (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true: an isolate only for an expression that needs one).
+ * lazy (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true: an isolate only for an expression that needs one),
+ * lazynosave (lazy and nosave).
  * --profile [phases]: a CPU profile of n8n's main process during these phases (default: template), through
  * the inspector (SIGUSR1 on a port of our own), written to the out folder with a top-functions summary.
  * --trigger-version V: the DataSync Trigger's typeVersion in the workflows built and imported here (the
@@ -79,6 +80,8 @@ const VARIANT_ENV: Record<string, Record<string, string>> = {
 	pool4: { N8N_EXPRESSION_ENGINE_POOL_SIZE: '4' },
 	/** An isolate is built only when an expression needs the engine, not for every execution and credential read. */
 	lazy: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
+	/** lazy, and successful executions not saved: what n8n's own database costs per execution. */
+	lazynosave: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_ON_PROGRESS: 'false' },
 };
 
 const log = (...args: unknown[]) => console.log(`[profile ${new Date().toISOString().slice(11, 19)}]`, ...args);

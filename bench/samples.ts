@@ -38,6 +38,8 @@ export const POLL_PAGE = 5000;
 /** The largest table ours syncs through the one-execution Refresh (above, n8n would hold it all at once). */
 export const REFRESH_MAX = 100_000;
 export const THOUSAND = 1000;
+/** The real-time run alternates the floor and ours in blocks of this many calls. */
+export const REALTIME_BLOCK = 25;
 /** DESIGN.md, "Scale and speed". */
 export const TARGET = { initialRatio: 2, memoryMb: 512, proportional: 2, realtimeMs: 30 };
 

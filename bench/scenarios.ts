@@ -24,6 +24,7 @@ import type { LimitConfig } from './limit';
 import { RssSampler } from './rss';
 import {
 	POLL_PAGE,
+	REALTIME_BLOCK,
 	SCENARIO_TITLE,
 	THOUSAND,
 	log,
@@ -50,8 +51,6 @@ const REFRESH = 'Refresh (manual)';
 const NIGHTLY = 'Nightly at 02:00';
 const SECRET_A = 'bench-crm-signing-secret-0123456789';
 const SECRET_B = 'bench-erp-signing-secret-0123456789';
-/** The real-time run alternates the floor and ours in blocks of this many calls. */
-const REALTIME_BLOCK = 25;
 
 export class Bench {
 	pgDb!: PgTestDatabase;
