@@ -2,7 +2,7 @@
  * Where the real-time path's time goes (webhook change → row visible in B), ours vs n8n's own.
  *
  *   npx node -r ./scripts/register-ts.js bench/realtime-profile.ts [--changes N] [--scale N]
- *        [--variants base,nosave,...] [--only floor,stock,trigger,template,idle,overlap] [--profile [phases]]
+ *        [--variants base,nosave,...] [--only floor,stock,stockv1,trigger,template,idle,overlap] [--profile [phases]]
  *        [--trigger-version V] [--out DIR]
  *
  * Starts stock n8n (the acceptance harness) once per environment variant, with the bench's tables
@@ -11,6 +11,8 @@
  *
  * - floor:    Webhook (responseNode) → Respond to Webhook: the bench's floor;
  * - stock:    Webhook (onReceived) → NoOp: n8n's own "answer at once, run afterwards";
+ * - stockv1:  the same with the Webhook's version 1, which n8n runs with an expression isolate in the
+ *             webhook phase, as it runs every start node but its Webhook v2 (and so every community trigger);
  * - trigger:  DataSync Trigger (signed) → NoOp: our trigger alone (signature check, parse);
  * - template: the template's real-time path: UPDATE in A, signed POST, poll B every 2 ms until visible;
  *             the trigger's HTTP answer (ack) and change → visible; per node, n8n's executionTime from the
@@ -24,7 +26,8 @@
  * Variants (each a fresh n8n): base (harness defaults), nosave (EXECUTIONS_DATA_SAVE_ON_SUCCESS=none,
  * EXECUTIONS_DATA_SAVE_ON_PROGRESS=false), noinsights (N8N_DISABLED_MODULES += insights), lean (both),
  * legacy (N8N_EXPRESSION_ENGINE=legacy: no isolated-vm isolates), pool4 (N8N_EXPRESSION_ENGINE_POOL_SIZE=4),
- * lazy (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true: an isolate only for an expression that needs one).
+ * lazy (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true: an isolate only for an expression that needs one),
+ * lazynosave (lazy and nosave).
  * --profile [phases]: a CPU profile of n8n's main process during these phases (default: template), through
  * the inspector (SIGUSR1 on a port of our own), written to the out folder with a top-functions summary.
  * --trigger-version V: the DataSync Trigger's typeVersion in the workflows built and imported here (the
@@ -77,6 +80,8 @@ const VARIANT_ENV: Record<string, Record<string, string>> = {
 	pool4: { N8N_EXPRESSION_ENGINE_POOL_SIZE: '4' },
 	/** An isolate is built only when an expression needs the engine, not for every execution and credential read. */
 	lazy: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
+	/** lazy, and successful executions not saved: what n8n's own database costs per execution. */
+	lazynosave: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_ON_PROGRESS: 'false' },
 };
 
 const log = (...args: unknown[]) => console.log(`[profile ${new Date().toISOString().slice(11, 19)}]`, ...args);
@@ -103,11 +108,16 @@ const node = (name: string, type: string, typeVersion: number, x: number, parame
 	...extra,
 });
 
-function stockWorkflow(path: string): Json {
+/**
+ * n8n's own Webhook (onReceived) → NoOp. Version 2 with static parameters is the one start node n8n runs its
+ * webhook phase for without an expression isolate (LiveWebhooks.webhookPhaseNeedsIsolate); version 1 is
+ * n8n's own node that gets no such pass, as no community trigger does.
+ */
+function stockWorkflow(path: string, typeVersion = 2): Json {
 	return {
-		name: 'Profile: Webhook (onReceived) → NoOp',
+		name: `Profile: Webhook v${typeVersion} (onReceived) → NoOp`,
 		nodes: [
-			node('Webhook', 'n8n-nodes-base.webhook', 2, 0, { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} }, { webhookId: randomUUID() }),
+			node('Webhook', 'n8n-nodes-base.webhook', typeVersion, 0, { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} }, { webhookId: randomUUID() }),
 			node('NoOp', 'n8n-nodes-base.noOp', 1, 220, {}),
 		],
 		connections: { Webhook: { main: [[{ node: 'NoOp', type: 'main', index: 0 }]] } },
@@ -115,11 +125,12 @@ function stockWorkflow(path: string): Json {
 	};
 }
 
-function triggerWorkflow(path: string, cred: { id: string; name: string }): Json {
+/** Trigger 1.2 and later keep their replay guard in the sync store: `store` is its credential. */
+function triggerWorkflow(path: string, cred: { id: string; name: string }, store: { id: string; name: string }): Json {
 	return {
 		name: 'Profile: DataSync Trigger → NoOp',
 		nodes: [
-			node('Trigger', 'n8n-nodes-datasync.dataSyncTrigger', TRIGGER_VERSION ?? 1, 0, { path, entity: 'contact', system: 'crm', options: {} }, { webhookId: randomUUID(), credentials: { dataSyncWebhookApi: cred } }),
+			node('Trigger', 'n8n-nodes-datasync.dataSyncTrigger', TRIGGER_VERSION ?? 1, 0, { path, entity: 'contact', system: 'crm', options: {} }, { webhookId: randomUUID(), credentials: { dataSyncWebhookApi: cred, dataSyncStoreApi: store } }),
 			node('NoOp', 'n8n-nodes-base.noOp', 1, 220, {}),
 		],
 		connections: { Trigger: { main: [[{ node: 'NoOp', type: 'main', index: 0 }]] } },
@@ -249,10 +260,27 @@ class Profiler {
 				log(`${name} stock Webhook (onReceived) → NoOp: ${fmt(res.stock.ms!)}`);
 				await n8n.unpublish(wf.id);
 			}
+			if (ONLY.includes('stockv1')) {
+				const path = `prof-stockv1-${name}`;
+				const wf = await n8n.createWorkflow(stockWorkflow(path, 1));
+				await n8n.publish(wf.id);
+				const ms = await this.profiled(name, 'stockv1', pid, inspectPort, () =>
+					this.loop(CHANGES, async (i) => {
+						const r = await n8n.webhook(path, { i });
+						if (r.status !== 200) throw new Error(`stock v1 ${r.status}`);
+					}),
+				);
+				res.stockv1 = { ms: pct(ms) };
+				log(`${name} stock Webhook v1 (onReceived) → NoOp: ${fmt(res.stockv1.ms!)}`);
+				await n8n.unpublish(wf.id);
+			}
 
 			if (ONLY.includes('trigger')) {
 				const path = `prof-trigger-${name}`;
-				const wf = await n8n.createWorkflow(triggerWorkflow(path, webhookCred));
+				const dir = createTempDir('dsprof-store');
+				this.dirs.push(dir);
+				const store = await n8n.createCredential('dataSyncStoreApi', 'Profile trigger store', { backend: 'sqlite', path: dir.file('store.sqlite') });
+				const wf = await n8n.createWorkflow(triggerWorkflow(path, webhookCred, store));
 				await n8n.publish(wf.id);
 				const ms = await this.profiled(name, 'trigger', pid, inspectPort, () =>
 					this.loop(CHANGES, async (i) => {
