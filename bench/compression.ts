@@ -8,7 +8,8 @@
  * Twice, on fresh databases and a fresh n8n: once with the Loop Guard's Change Compression off (the
  * template's default), once on (window W, max delay M). Each time K contacts are synced once, then edited
  * in bursts, all K at once: E edits per contact spread over S ms, each a real UPDATE of one field in A and
- * its signed webhook carrying the key fields and that field. Measured: the UPDATEs B took during the
+ * its signed webhook carrying the key fields and that field, sent on time without waiting for the answers
+ * to earlier ones (as a system's outbox sends). Measured: the UPDATEs B took during the
  * bursts, and per contact the time from its last webhook until B's row holds the last value of every field
  * its burst changed. Then N single edits one after the other (no burst): the latency compression adds to a
  * lone change. Every run is checked: B's rows equal A's, field for field.
@@ -99,14 +100,19 @@ async function runMode(compression: boolean) {
 		for (const c of contacts) c.b = (await erp.byEmail(c.email))!.contact_id as number;
 		await sleep(WINDOW_MS + 1000);
 
+		/** Edit `n`: A's row updated at once; its webhook sent without waiting for n8n's answer, as a system's outbox does. */
+		const inFlight: Array<Promise<void>> = [];
 		const edit = async (c: { a: number; email: string }, n: number, tag: string) => {
 			const [field] = FIELDS[n % FIELDS.length];
 			const value = valueOf(field, tag, n);
 			const row = await crm.update(c.a, { [field]: value });
 			const notice = CrmSystem.notice(row);
 			notice.data = { email: c.email, lifecycleStage: row.lifecycleStage, [field]: value };
-			const res = await signedPost(n8n, path, SECRET_A, notice);
-			if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+			const sent = signedPost(n8n, path, SECRET_A, notice).then((res) => {
+				if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+			});
+			inFlight.push(sent);
+			return sent;
 		};
 		const finalOf = (edits: number, tag: string) => {
 			const out: Record<string, string> = {};
@@ -124,17 +130,19 @@ async function runMode(compression: boolean) {
 		// Bursts: all RECORDS contacts at once, EDITS each over SPREAD_MS.
 		const writesBefore = await writes();
 		const burstStarted = Date.now();
-		/** Per contact: first to last webhook sent, as this machine managed it (a webhook waits for n8n's answer). */
+		/** Per contact: first edit to the answer of its last webhook. */
 		const spans: number[] = [];
 		const burstLatencies = await Promise.all(
 			contacts.slice(0, RECORDS).map(async (c, i) => {
 				const tag = `b${i}`;
 				await sleep((i * SPREAD_MS) / EDITS / RECORDS);
 				const first = performance.now();
+				let sent: Promise<void> = Promise.resolve();
 				for (let n = 0; n < EDITS; n++) {
-					await edit(c, n, tag);
+					sent = edit(c, n, tag);
 					if (n < EDITS - 1) await sleep(SPREAD_MS / (EDITS - 1));
 				}
+				await sent;
 				const last = performance.now();
 				spans.push(last - first);
 				const want = finalOf(EDITS, tag);
@@ -142,6 +150,7 @@ async function runMode(compression: boolean) {
 				return performance.now() - last;
 			}),
 		);
+		await Promise.all(inFlight);
 		const burstSeconds = (Date.now() - burstStarted) / 1000;
 		await sleep(Math.max(WINDOW_MS, 1000) + 2000);
 		const burstWrites = (await writes()) - writesBefore;

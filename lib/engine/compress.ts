@@ -76,8 +76,16 @@ function checkOptions(options: CompressOptions): { windowMs: number; maxDelayMs:
 	return { windowMs, maxDelayMs };
 }
 
-/** `later` applied after `earlier` of the same record: what the two amount to. */
-export function foldChange(earlier: SyncItem, later: SyncItem): SyncItem {
+/**
+ * Two changes of the same record, `b` arriving after `a`: what they amount to. The newer by changedAt is
+ * applied last (deliveries can overtake each other: an older state arriving late must not win over a newer
+ * one, nor lend the merged change its older changedAt, which the Resolver would skip as stale); by arrival
+ * when either has no changedAt or both have the same.
+ */
+export function foldChange(a: SyncItem, b: SyncItem): SyncItem {
+	const ta = a.changedAt === undefined ? NaN : Date.parse(a.changedAt);
+	const tb = b.changedAt === undefined ? NaN : Date.parse(b.changedAt);
+	const [earlier, later] = tb < ta ? [b, a] : [a, b];
 	if (later.op === 'delete' || earlier.op === 'delete') return { ...later, data: { ...later.data } };
 	return { ...later, data: { ...earlier.data, ...later.data } };
 }

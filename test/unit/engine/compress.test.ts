@@ -20,6 +20,13 @@ describe('foldChange', () => {
 		const b = change('crm', '1', { phone: '2', city: 'Oslo' }, { changedAt: '2030-01-01T00:00:01Z', actor: 'eve' });
 		expect(foldChange(a, b)).toEqual({ ...b, data: { email: 'a@x', phone: '2', city: 'Oslo' } });
 	});
+	it('a change that arrives late with an older changedAt does not win over the newer one', () => {
+		const newer = change('crm', '1', { phone: '2', city: 'Oslo' }, { changedAt: '2030-01-01T00:00:05Z' });
+		const older = change('crm', '1', { phone: '1', email: 'a@x' }, { changedAt: '2030-01-01T00:00:01Z' });
+		expect(foldChange(newer, older)).toEqual({ ...newer, data: { email: 'a@x', phone: '2', city: 'Oslo' } });
+		const deletedLater = removal('crm', '1', { changedAt: '2030-01-01T00:00:09Z' });
+		expect(foldChange(deletedLater, older).op).toBe('delete');
+	});
 	it('a delete ends the state; a change after a delete starts over from its own data', () => {
 		const a = change('crm', '1', { email: 'a@x', phone: '1' });
 		const d = removal('crm', '1');
