@@ -73,7 +73,7 @@ const CREDENTIALS = {
 
 const WRITERS = ['Write to A', 'Write to B'];
 /** The nodes before the Mapper: they carry the system record as read or posted, sensitive fields and all. */
-const BEFORE_MAPPER = new Set(['A changed (webhook)', 'B changed (webhook)', 'Get changes from A', 'Get changes from B', 'Get all from A', 'Get all from B', 'Find deletes in A', 'Find deletes in B', 'Loop Guard']);
+const BEFORE_MAPPER = new Set(['A changed (webhook)', 'B changed (webhook)', 'Get changes from A', 'Get changes from B', 'Get page from A', 'Get page from B', 'Find deletes in A', 'Find deletes in B', 'Loop Guard']);
 
 /** Where `needle` occurs in `haystack` (for messages: a little context each side). */
 function hits(haystack: string, needle: string): string[] {
