@@ -486,7 +486,7 @@ Keeps contacts in step between **System A** (a CRM in Postgres) and **System B**
 Three ways in, one path through:
 1. **Real time**: each system POSTs its changes, signed, to its *DataSync Trigger* (\`{n8n}/webhook/datasync/crm/contact\`, \`…/erp/contact\`). Publish the workflow to make them live.
 2. **Backup poll** every 5 minutes: *Get changes* reads what a webhook missed, after the store's cursor.
-3. **Manual refresh**: click *Execute workflow* on *Refresh (manual)* to compare every record (reconcile).
+3. **Manual refresh**: click *Execute workflow* on *Refresh (manual)* to compare every record (reconcile), page by page: one sub-workflow execution per page of 5,000 (*When called for a page*, below), so memory stays bounded; hard deletes are found by *Find deletes in A / B*.
 4. **Database way in** (disabled): when an application sends no webhooks, enable *A changed (database)* / *B changed (database)*, the *DataSync Database Trigger*: Postgres notifies each change (turn on *Install Trigger Function* or run the SQL it shows), MySQL/MariaDB is read every 5 s.
 
 Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one golden record and decides conflicts; Commit stores links, cursors and the audit.`, 4);
@@ -533,7 +533,7 @@ Every system maps to one canonical contact, so three systems need three mappings
 
 - Real time: three *DataSync Triggers* (\`…/webhook/datasync/crm/contact\`, \`…/erp/contact\`, \`…/shop/contact\`).
 - Backup poll every 5 minutes: *Get changes* (A, B) and *List changes from C* (updated-since after the store's cursor).
-- Manual refresh: *Refresh (manual)* reads everything and writes only what differs.
+- Manual refresh: *Refresh (manual)* reads everything, page by page (a sub-workflow execution per page), finds the hard deletes in A and B, and writes only what differs.
 
 Tell the shop to skip notifications for changes made by the sync's own API user (actor \`datasync\`), if it can; the Loop Guard stops them anyway.`, 4);
 	b.note('Credentials', [360, -600], [560, 420], `${NOTE_CREDENTIALS}

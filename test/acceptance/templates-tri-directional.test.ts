@@ -236,9 +236,12 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 	});
 	// Last: the Refresh's page executions would throw off the execution counts the tests above wait for.
 	it('the manual Refresh, page by page (A, B, then C), reconciles what no webhook told and finds a hard delete in B', async () => {
-		await crm.insert({ ...ADA_CRM, email: 'quiet.a@example.com', firstName: 'QuietA' });
-		await erp.insert({ ...GRACE_ERP, email: 'quiet.b@example.com', first_name: 'QuietB' });
-		await shop.change('contact', { data: { email: 'quiet.c@example.com', name: { first: 'QuietC', last: 'Shop' }, state: 'PROSPECT', accepts_marketing: 0 }, notify: false });
+		// Three new contacts in each system, none announced: every table is several pages of 2.
+		for (let i = 1; i <= 3; i++) {
+			await crm.insert({ ...ADA_CRM, email: `quiet.a${i}@example.com`, firstName: `QuietA${i}` });
+			await erp.insert({ ...GRACE_ERP, email: `quiet.b${i}@example.com`, first_name: `QuietB${i}` });
+			await shop.change('contact', { data: { email: `quiet.c${i}@example.com`, name: { first: `QuietC${i}`, last: 'Shop' }, state: 'PROSPECT', accepts_marketing: 0 }, notify: false });
+		}
 		await erp.remove(ids.ada.erp!); // Ada deleted in B, no webhook
 		const rowsOfA = (await crm.rows()).length;
 		const run = await runFromTrigger(n8n, wf, 'Refresh (manual)', 120_000);
@@ -253,12 +256,15 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 		expect(counts('Page summary C').length).toBeGreaterThanOrEqual(2);
 		expect(pages.flatMap((p) => outputOf(p, 'Find deletes in B')).map((i) => [i.op, i.id])).toEqual([['delete', String(ids.ada.erp)]]);
 
-		expect(await erp.byEmail('quiet.a@example.com')).toMatchObject({ first_name: 'QuietA' });
-		expect(shop.list('contact').find((r) => r.email === 'quiet.a@example.com')).toMatchObject({ name: { first: 'QuietA' } });
-		expect(await crm.byEmail('quiet.b@example.com')).toMatchObject({ firstName: 'QuietB' });
-		expect(shop.list('contact').find((r) => r.email === 'quiet.b@example.com')).toMatchObject({ name: { first: 'QuietB' } });
-		expect(await crm.byEmail('quiet.c@example.com')).toMatchObject({ firstName: 'QuietC' });
-		expect(await erp.byEmail('quiet.c@example.com')).toMatchObject({ first_name: 'QuietC' });
+		const inShop = (email: string) => shop.list('contact').find((r) => r.email === email);
+		for (let i = 1; i <= 3; i++) {
+			expect(await erp.byEmail(`quiet.a${i}@example.com`)).toMatchObject({ first_name: `QuietA${i}` });
+			expect(inShop(`quiet.a${i}@example.com`)).toMatchObject({ name: { first: `QuietA${i}` } });
+			expect(await crm.byEmail(`quiet.b${i}@example.com`)).toMatchObject({ firstName: `QuietB${i}` });
+			expect(inShop(`quiet.b${i}@example.com`)).toMatchObject({ name: { first: `QuietB${i}` } });
+			expect(await crm.byEmail(`quiet.c${i}@example.com`)).toMatchObject({ firstName: `QuietC${i}` });
+			expect(await erp.byEmail(`quiet.c${i}@example.com`)).toMatchObject({ first_name: `QuietC${i}` });
+		}
 		// Ada's delete in B reached A and the shop.
 		expect(await crm.row(ids.ada.crm!)).toBeUndefined();
 		expect(shop.get('contact', ids.ada.shop!)).toBeUndefined();
