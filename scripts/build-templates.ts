@@ -170,25 +170,84 @@ function getChanges(b: Builder, name: string, system: 'crm' | 'erp', position: P
 	});
 }
 
-function getMany(b: Builder, name: string, system: 'crm' | 'erp', position: Position, extra: Json = { returnAll: true }): string {
-	return b.ds(name, 'dataSyncDatabase', position, { operation: 'getMany', ...TABLE[system], pageSize: 5000, ...extra }, system === 'crm' ? cred.sqlA : cred.sqlB);
-}
+/** The letter a system has in the templates' names: A (the CRM), B (the ERP), C (the shop). */
+const LETTER = { crm: 'A', erp: 'B', shop: 'C' } as const;
 
 /**
- * The manual refresh's snapshot of one table, then Store "Find Deletes": records the store links but the
- * table no longer holds (hard deletes) come out as deletes. Always Output Data lets an emptied table through.
+ * The manual refresh, page by page: "Refresh (manual)" runs a loop of calls of this same workflow, one
+ * sub-workflow execution per page of 5,000 (as the nightly batch), so no execution holds a whole table. Per
+ * system in turn: its pages (keyset on the ID after `afterId`; the shop by page number), then, for a SQL
+ * system, its deletes (DataSync Database "Find Deletes": every record the store links there, looked up in
+ * the table by ID a page at a time; one the table no longer holds is a delete, wherever it sat). Each page
+ * goes through `hub` (the Loop Guard of the flow every other change takes); its summary, run last, tells
+ * the loop where to go on. The Page Size of each reader is the one place to change it.
  */
-function snapshot(b: Builder, name: string, system: 'crm' | 'erp', position: Position): string {
-	const get = getMany(b, name, system, position);
-	b.nodes[b.nodes.length - 1].alwaysOutputData = true;
-	const find = b.ds(`Find deletes in ${system === 'crm' ? 'A' : 'B'}`, 'dataSyncStore', [position[0] + 200, position[1]], {
-		operation: 'findDeletes',
-		sync: 'contacts',
-		entity: 'contact',
-		system,
-	}, cred.store);
-	b.connect(get, find);
-	return find;
+function pagedRefresh(b: Builder, systems: Array<'crm' | 'erp' | 'shop'>, hub: string, at: { manual: Position; handler: Position }): void {
+	const manual = b.add('Refresh (manual)', 'n8n-nodes-base.manualTrigger', 1, at.manual, {});
+	const steps: PageStep[] = [];
+	const readers: Array<() => string> = [];
+	for (const system of systems) {
+		const x = LETTER[system];
+		const first = steps.length === 0;
+		const r = `$('Get page from ${x}')`;
+		steps.push({
+			start: first ? `Refresh ${x}` : `Then ${x}`,
+			request: `{ "step": "page", "system": "${system}", "afterId": "" }`,
+			call: `Refresh a page of ${x}`,
+			moreNode: `More pages of ${x}?`,
+			moreCondition: moreFlag(b, `more-pages-${system}`),
+			label: `Page of ${x}`,
+			value: `page ${system}`,
+			reader: `Get page from ${x}`,
+			summary: `Page summary ${x}`,
+			fields: `"step": "page", "system": "${system}"`,
+			// The shop is listed by page number: a call reads Max Pages pages of Page Size records.
+			...(system === 'shop'
+				? {
+						next: `String((Number($('When called for a page').first().json.afterId) || ${SHOP_LIST.pageStart}) + ${r}.params.maxPages)`,
+						moreWhen: `${r}.all().length >= ${r}.params.pageSize * ${r}.params.maxPages`,
+					}
+				: { moreWhen: `${r}.all().length >= ${r}.params.pageSize` }),
+		});
+		readers.push(() =>
+			system === 'shop'
+				? b.ds(`Get page from ${x}`, 'dataSyncHttpApi', [0, 0], { operation: 'list', ...SHOP, cursorSource: 'none', ...SHOP_LIST, pageStart: '={{ Number($json.afterId) || 1 }}' }, cred.restC)
+				: b.ds(`Get page from ${x}`, 'dataSyncDatabase', [0, 0], { operation: 'getMany', ...TABLE[system], returnAll: false, pageSize: 5000, afterId: '={{ $json.afterId }}' }, system === 'crm' ? cred.sqlA : cred.sqlB),
+		);
+		if (system === 'shop') continue;
+		const d = `$('Find deletes in ${x}')`;
+		steps.push({
+			start: `Then deletes in ${x}`,
+			request: `{ "step": "deletes", "system": "${system}", "afterId": "" }`,
+			call: `Find a page of deletes in ${x}`,
+			moreNode: `More deletes in ${x}?`,
+			moreCondition: moreFlag(b, `more-deletes-${system}`),
+			label: `Deletes in ${x}`,
+			value: `deletes ${system}`,
+			reader: `Find deletes in ${x}`,
+			summary: `Deletes summary ${x}`,
+			fields: `"step": "deletes", "system": "${system}"`,
+			moreWhen: `${d}.all().length >= ${d}.params.pageSize`,
+		});
+		readers.push(() =>
+			b.ds(`Find deletes in ${x}`, 'dataSyncDatabase', [0, 0], { operation: 'findDeletes', ...TABLE[system], sync: 'contacts', pageSize: 5000, afterId: '={{ $json.afterId }}' }, {
+				...(system === 'crm' ? cred.sqlA : cred.sqlB),
+				...cred.store,
+			}),
+		);
+	}
+	const [mx, my] = at.manual;
+	pageLoop(b, manual, steps, [mx + 220, my], noOp(b, 'Refresh done', [mx + 220 + 660 * steps.length, my + 100 * steps.length]));
+
+	const [hx, hy] = at.handler;
+	b.note('Refresh page handler', [hx - 460, hy - 160], [1600, 100], '### Refresh, one page (a sub-workflow execution of its own): *Refresh (manual)* calls this same workflow per page; the page goes through the Loop Guard like every other change, and its summary `{ step, system, afterId, count, more }` tells the loop what comes next', 7);
+	// Each reader, then its summary below it (a summary runs after the hub: lower on the canvas than the Loop Guard).
+	readers.forEach((read, i) => {
+		read();
+		b.nodes[b.nodes.length - 1].position = [hx + 440, hy + 140 * i];
+	});
+	pageHandler(b, { trigger: 'When called for a page', which: 'Which page?' }, "={{ $json.step + ' ' + $json.system }}", steps, { trigger: [hx, hy + 140], which: [hx + 220, hy + 140] }, hub);
+	steps.forEach((step, i) => pageSummary(b, step, [hx + 700, hy + 140 * i]));
 }
 
 /** The write node's options in a one-way template (see unidirectional). */
@@ -273,6 +332,133 @@ function hub(
 	b.connect(n.commit, n.fromCanonical, 1);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Page by page: a run in bounded memory (the nightly batch, the manual refresh). n8n keeps every item of an
+// execution until it ends, so the run is a loop of calls of this same workflow, one sub-workflow execution
+// per page, each returning a one-line summary; the loop holds only those.
+
+/** One step of a run page by page: what the parent loop sends, and the sub-workflow's node that reads it. */
+interface PageStep {
+	/** The Set node that starts the step, and the request it sends (JSON text: the switch's fields, afterId ''). */
+	start: string;
+	request: string;
+	/** The Execute Workflow node that runs one page, and the If node that calls it again while pages come back full. */
+	call: string;
+	moreNode: string;
+	/** The If node's condition: the summary says another page follows. */
+	moreCondition: Json;
+	/** The sub-workflow's Switch output for this step: its label and the value of the switch's key. */
+	label: string;
+	value: string;
+	/** The node that reads one page (output to the hub), its summary node, and the summary's fields (JSON text). */
+	reader: string;
+	summary: string;
+	fields: string;
+	/** The page's position for the next call; default: the last record's id. */
+	next?: string;
+	/** Whether another page follows, for the summary's "more" (none: the If decides by the count). */
+	moreWhen?: string;
+}
+
+function callThisWorkflow(b: Builder, name: string, position: Position): string {
+	// Always an item out, so an empty last page still ends the loop on "false" (and the run goes on).
+	return b.add(
+		name,
+		'n8n-nodes-base.executeWorkflow',
+		1.2,
+		position,
+		{ source: 'database', workflowId: { __rl: true, value: '={{ $workflow.id }}', mode: 'id', cachedResultName: 'this workflow' }, mode: 'once', options: { waitForSubWorkflow: true } },
+		{ alwaysOutputData: true },
+	);
+}
+
+/**
+ * The parent's loop, from `from`: per step a Set (the step's first request) → a call of this workflow (one
+ * page) → "More …?" (true: call again with the summary as the request; false: the next step), then `done`.
+ * Step i sits 660 to the right of and 100 below step i - 1.
+ */
+function pageLoop(b: Builder, from: string, steps: PageStep[], origin: Position, done: string): void {
+	let previous = from;
+	steps.forEach((step, i) => {
+		const [x, y] = [origin[0] + 660 * i, origin[1] + 100 * i];
+		b.add(step.start, 'n8n-nodes-base.set', 3.4, [x, y], { mode: 'raw', jsonOutput: step.request, options: {} });
+		callThisWorkflow(b, step.call, [x + 220, y]);
+		b.add(step.moreNode, 'n8n-nodes-base.if', 2.2, [x + 440, y], step.moreCondition);
+		b.connect(previous, step.start, i === 0 ? 0 : 1);
+		b.chain(step.start, step.call, step.moreNode);
+		b.connect(step.moreNode, step.call, 0);
+		previous = step.moreNode;
+	});
+	b.connect(previous, done, 1);
+}
+
+/** An If on the summary's count: a full page (count ≥ `pageSize`) means another may follow. */
+function countAtLeast(b: Builder, id: string, pageSize: number): Json {
+	return {
+		conditions: {
+			options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+			conditions: [condition(stableId(b.template, id), '={{ $json.count ?? 0 }}', 'gte', pageSize, 'number')],
+			combinator: 'and',
+		},
+		options: {},
+	};
+}
+
+/** An If on the summary's "more" (the summary compares its count with its reader's page size). */
+function moreFlag(b: Builder, id: string): Json {
+	return {
+		conditions: {
+			options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+			conditions: [condition(stableId(b.template, id), '={{ $json.more ?? false }}', 'true', '', 'boolean')],
+			combinator: 'and',
+		},
+		options: {},
+	};
+}
+
+/**
+ * The sub-workflow's side: "When called for a page" → a Switch on `key` (one output per step, in order) →
+ * each step's reader, whose items go on to `hub` (the same path as every other change) and whose summary
+ * (executed once, after the hub: it sits below it on the canvas) is what the call returns.
+ */
+function pageHandler(b: Builder, names: { trigger: string; which: string }, key: string, steps: PageStep[], at: { trigger: Position; which: Position }, hub: string): void {
+	const called = b.add(names.trigger, 'n8n-nodes-base.executeWorkflowTrigger', 1.1, at.trigger, { inputSource: 'passthrough' });
+	const which = b.add(names.which, 'n8n-nodes-base.switch', 3.2, at.which, {
+		rules: {
+			values: steps.map((step, i) => ({
+				conditions: {
+					options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
+					conditions: [condition(stableId(b.template, `which-${i}`), key, 'equals', step.value)],
+					combinator: 'and',
+				},
+				renameOutput: true,
+				outputKey: step.label,
+			})),
+		},
+		options: {},
+	});
+	b.chain(called, which);
+	steps.forEach((step, i) => {
+		b.connect(which, step.reader, i);
+		b.connect(step.reader, hub);
+		b.connect(step.reader, step.summary);
+	});
+}
+
+/** A page's summary, once per page: its fields, the position to go on from, the count (and "more"). */
+function pageSummary(b: Builder, step: PageStep, position: Position): string {
+	const r = `$('${step.reader}')`;
+	const more = step.moreWhen ? `, "more": ${step.moreWhen}` : '';
+	return b.add(
+		step.summary,
+		'n8n-nodes-base.set',
+		3.4,
+		position,
+		{ mode: 'raw', jsonOutput: `={{ { ${step.fields}, "afterId": ${step.next ?? `${r}.last().json.id`}, "count": ${r}.all().length${more} } }}`, options: {} },
+		{ executeOnce: true },
+	);
+}
+
 const NOTE_CREDENTIALS = `## Credentials to set
 Open each DataSync node with a red credential and pick or create:
 - **DataSync store**: the central sync store (SQLite file on the n8n host, or Postgres for queue mode). One store for every workflow of the sync.
@@ -300,7 +486,7 @@ Keeps contacts in step between **System A** (a CRM in Postgres) and **System B**
 Three ways in, one path through:
 1. **Real time**: each system POSTs its changes, signed, to its *DataSync Trigger* (\`{n8n}/webhook/datasync/crm/contact\`, \`…/erp/contact\`). Publish the workflow to make them live.
 2. **Backup poll** every 5 minutes: *Get changes* reads what a webhook missed, after the store's cursor.
-3. **Manual refresh**: click *Execute workflow* on *Refresh (manual)* to compare every record (reconcile).
+3. **Manual refresh**: click *Execute workflow* on *Refresh (manual)* to compare every record (reconcile), page by page: one sub-workflow execution per page of 5,000 (*When called for a page*, below), so memory stays bounded; hard deletes are found by *Find deletes in A / B*.
 4. **Database way in** (disabled): when an application sends no webhooks, enable *A changed (database)* / *B changed (database)*, the *DataSync Database Trigger*: Postgres notifies each change (turn on *Install Trigger Function* or run the SQL it shows), MySQL/MariaDB is read every 5 s.
 
 Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one golden record and decides conflicts; Commit stores links, cursors and the audit.`, 4);
@@ -315,9 +501,6 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	const every = schedule(b, 'Every 5 minutes (backup poll)', [0, 280], { field: 'minutes', minutesInterval: 5 });
 	const gA = getChanges(b, 'Get changes from A', 'crm', [240, 220]);
 	const gB = getChanges(b, 'Get changes from B', 'erp', [240, 360]);
-	const manual = b.add('Refresh (manual)', 'n8n-nodes-base.manualTrigger', 1, [0, 580], {});
-	const mA = snapshot(b, 'Get all from A', 'crm', [240, 520]);
-	const mB = snapshot(b, 'Get all from B', 'erp', [240, 660]);
 	const g = guard(b, [720, 200]);
 	const toC = mapper(b, 'To canonical', 'toCanonical', [940, 200]);
 	const r = resolver(b, [1160, 200], 'crm, erp', 'crm, erp');
@@ -337,12 +520,9 @@ Loop Guard drops our own echoes and duplicate deliveries; the Resolver keeps one
 	b.connect(every, gB);
 	b.connect(gA, g);
 	b.connect(gB, g);
-	b.connect(manual, 'Get all from A');
-	b.connect(manual, 'Get all from B');
-	b.connect(mA, g);
-	b.connect(mB, g);
 	hub(b, { guard: g, toCanonical: toC, invalid, resolver: r, conflicts, skipped, fromCanonical: fromC, writes: [wA, wB], commit: c });
-	return b.workflow('DataSync: contacts A ↔ B (bidirectional)');
+	pagedRefresh(b, ['crm', 'erp'], g, { manual: [0, 700], handler: [0, 1300] });
+	return b.workflow('DataSync: contacts A ↔ B (bidirectional)', { callerPolicy: 'workflowsFromSameOwner' });
 }
 
 function triDirectional(): Json {
@@ -353,7 +533,7 @@ Every system maps to one canonical contact, so three systems need three mappings
 
 - Real time: three *DataSync Triggers* (\`…/webhook/datasync/crm/contact\`, \`…/erp/contact\`, \`…/shop/contact\`).
 - Backup poll every 5 minutes: *Get changes* (A, B) and *List changes from C* (updated-since after the store's cursor).
-- Manual refresh: *Refresh (manual)* reads everything and writes only what differs.
+- Manual refresh: *Refresh (manual)* reads everything, page by page (a sub-workflow execution per page), finds the hard deletes in A and B, and writes only what differs.
 
 Tell the shop to skip notifications for changes made by the sync's own API user (actor \`datasync\`), if it can; the Loop Guard stops them anyway.`, 4);
 	b.note('Credentials', [360, -600], [560, 420], `${NOTE_CREDENTIALS}
@@ -372,10 +552,6 @@ Tell the shop to skip notifications for changes made by the sync's own API user 
 		...cred.restC,
 		...cred.store,
 	});
-	const manual = b.add('Refresh (manual)', 'n8n-nodes-base.manualTrigger', 1, [0, 960], {});
-	const mA = getMany(b, 'Get all from A', 'crm', [240, 800]);
-	const mB = getMany(b, 'Get all from B', 'erp', [240, 960]);
-	const mC = b.ds('List all from C', 'dataSyncHttpApi', [240, 1120], { operation: 'list', ...SHOP, cursorSource: 'none', ...SHOP_LIST, maxPages: 1000 }, cred.restC);
 	const g = guard(b, [520, 260]);
 	const toC = mapper(b, 'To canonical', 'toCanonical', [740, 260]);
 	const r = resolver(b, [960, 260], 'crm, erp, shop', 'crm, erp, shop');
@@ -393,12 +569,9 @@ Tell the shop to skip notifications for changes made by the sync's own API user 
 		b.connect(every, n);
 		b.connect(n, g);
 	}
-	for (const n of [mA, mB, mC]) {
-		b.connect(manual, n);
-		b.connect(n, g);
-	}
 	hub(b, { guard: g, toCanonical: toC, invalid, resolver: r, conflicts, skipped, fromCanonical: fromC, writes: [wA, wB, wC], commit: c });
-	return b.workflow('DataSync: contacts A ↔ B ↔ C (tri-directional, hub and spoke)');
+	pagedRefresh(b, ['crm', 'erp', 'shop'], g, { manual: [0, 900], handler: [0, 1600] });
+	return b.workflow('DataSync: contacts A ↔ B ↔ C (tri-directional, hub and spoke)', { callerPolicy: 'workflowsFromSameOwner' });
 }
 
 function unidirectional(): Json {
@@ -490,63 +663,28 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 - Sync Name here: \`${sync}\`. The schedule: *Nightly at 02:00*.`, 5);
 
 	const night = schedule(b, 'Nightly at 02:00', [0, 0], { field: 'days', daysInterval: 1, triggerAtHour: 2, triggerAtMinute: 0 });
-	const startA = b.add('Start with A', 'n8n-nodes-base.set', 3.4, [220, 0], {
-		mode: 'raw',
-		jsonOutput: '{ "system": "crm", "afterId": "" }',
-		options: {},
+	const soft = { crm: { softDeleteColumn: 'deletedAt', softDeleteKind: 'timestamp' }, erp: { softDeleteColumn: 'deleted_at', softDeleteKind: 'timestamp' } };
+	const step = (system: 'crm' | 'erp', x: 'A' | 'B', names: { start: string; more: string }): PageStep => ({
+		start: names.start,
+		request: `{ "system": "${system}", "afterId": "" }`,
+		call: `Reconcile one page of ${x}`,
+		moreNode: names.more,
+		moreCondition: countAtLeast(b, `more${x}`, 5000),
+		label: `${x} (${system})`,
+		value: system,
+		reader: `Get page from ${x}`,
+		summary: `Page summary ${x}`,
+		fields: `"system": "${system}"`,
 	});
-	const execParams = (label: string) => ({
-		source: 'database',
-		workflowId: { __rl: true, value: '={{ $workflow.id }}', mode: 'id', cachedResultName: label },
-		mode: 'once',
-		options: { waitForSubWorkflow: true },
-	});
-	// Always an item out, so an empty last page still ends the loop on "false" (and the night goes on to B).
-	const pageA = b.add('Reconcile one page of A', 'n8n-nodes-base.executeWorkflow', 1.2, [440, 0], execParams('this workflow'), { alwaysOutputData: true });
-	const moreCond = (id: string) => ({
-		conditions: {
-			options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
-			conditions: [condition(stableId('nightly-batch', id), '={{ $json.count ?? 0 }}', 'gte', 5000, 'number')],
-			combinator: 'and',
-		},
-		options: {},
-	});
-	const moreA = b.add('More pages of A?', 'n8n-nodes-base.if', 2.2, [660, 0], moreCond('moreA'));
-	const startB = b.add('Then B', 'n8n-nodes-base.set', 3.4, [880, 100], { mode: 'raw', jsonOutput: '{ "system": "erp", "afterId": "" }', options: {} });
-	const pageB = b.add('Reconcile one page of B', 'n8n-nodes-base.executeWorkflow', 1.2, [1100, 100], execParams('this workflow'), { alwaysOutputData: true });
-	const moreB = b.add('More pages of B?', 'n8n-nodes-base.if', 2.2, [1320, 100], moreCond('moreB'));
-	const done = noOp(b, 'Night run done', [1540, 200]);
-	b.chain(night, startA, pageA, moreA);
-	b.connect(moreA, pageA, 0);
-	b.connect(moreA, startB, 1);
-	b.chain(startB, pageB, moreB);
-	b.connect(moreB, pageB, 0);
-	b.connect(moreB, done, 1);
+	const steps = [step('crm', 'A', { start: 'Start with A', more: 'More pages of A?' }), step('erp', 'B', { start: 'Then B', more: 'More pages of B?' })];
+	pageLoop(b, night, steps, [220, 0], noOp(b, 'Night run done', [1540, 200]));
 
 	b.note('Page handler', [-460, 300], [2420, 60], '### One page (a sub-workflow execution of its own): read a page after `afterId`, sync it, commit, return `{ system, afterId: last ID, count }`', 7);
-	const called = b.add('When called for a page', 'n8n-nodes-base.executeWorkflowTrigger', 1.1, [0, 560], { inputSource: 'passthrough' });
-	const which = b.add('Which system?', 'n8n-nodes-base.switch', 3.2, [220, 560], {
-		rules: {
-			values: [
-				{ system: 'crm', label: 'A (crm)' },
-				{ system: 'erp', label: 'B (erp)' },
-			].map((t, i) => ({
-				conditions: {
-					options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
-					conditions: [condition(stableId('nightly-batch', `which-${i}`), '={{ $json.system }}', 'equals', t.system)],
-					combinator: 'and',
-				},
-				renameOutput: true,
-				outputKey: t.label,
-			})),
-		},
-		options: {},
-	});
-	const soft = { crm: { softDeleteColumn: 'deletedAt', softDeleteKind: 'timestamp' }, erp: { softDeleteColumn: 'deleted_at', softDeleteKind: 'timestamp' } };
 	const page = (system: 'crm' | 'erp') => ({ returnAll: false, afterId: '={{ $json.afterId }}', ...soft[system] });
-	const gA = b.add('Get page from A', DS + 'dataSyncDatabase', 1, [440, 480], { operation: 'getMany', ...TABLE.crm, pageSize: 5000, ...page('crm') }, { credentials: cred.sqlA });
-	const gB = b.add('Get page from B', DS + 'dataSyncDatabase', 1, [440, 760], { operation: 'getMany', ...TABLE.erp, pageSize: 5000, ...page('erp') }, { credentials: cred.sqlB });
+	b.add('Get page from A', DS + 'dataSyncDatabase', 1, [440, 480], { operation: 'getMany', ...TABLE.crm, pageSize: 5000, ...page('crm') }, { credentials: cred.sqlA });
+	b.add('Get page from B', DS + 'dataSyncDatabase', 1, [440, 760], { operation: 'getMany', ...TABLE.erp, pageSize: 5000, ...page('erp') }, { credentials: cred.sqlB });
 	const g = guard(b, [700, 560], sync);
+	pageHandler(b, { trigger: 'When called for a page', which: 'Which system?' }, '={{ $json.system }}', steps, { trigger: [0, 560], which: [220, 560] }, g);
 	const toC = mapper(b, 'To canonical', 'toCanonical', [920, 560]);
 	const r = resolver(b, [1140, 560], 'crm, erp', 'crm, erp', sync);
 	const fromC = mapper(b, 'From canonical', 'fromCanonical', [1360, 520], ['crm', 'erp']);
@@ -554,28 +692,8 @@ Keep the *Page Size* of the two *Get page* nodes and the **More pages?** checks 
 	const wB = write(b, 'Write to B', 'erp', [1580, 620], { ...soft.erp, deleteMode: 'soft' });
 	const c = commit(b, [1800, 520], sync);
 	b.connect(toC, invalidRecords(b, [1140, 760], sync), 1);
-	const summary = (name: string, node: string, system: string, position: Position) =>
-		b.add(
-			name,
-			'n8n-nodes-base.set',
-			3.4,
-			position,
-			{
-				mode: 'raw',
-				jsonOutput: `={{ { "system": "${system}", "afterId": $('${node}').last().json.id, "count": $('${node}').all().length } }}`,
-				options: {},
-			},
-			{ executeOnce: true },
-		);
-	const sA = summary('Page summary A', gA, 'crm', [700, 800]);
-	const sB = summary('Page summary B', gB, 'erp', [700, 960]);
-	b.chain(called, which);
-	b.connect(which, gA, 0);
-	b.connect(which, gB, 1);
-	b.connect(gA, g);
-	b.connect(gB, g);
-	b.connect(gA, sA);
-	b.connect(gB, sB);
+	pageSummary(b, steps[0], [700, 800]);
+	pageSummary(b, steps[1], [700, 960]);
 	b.chain(g, toC, r, fromC);
 	b.connect(fromC, wA, 0);
 	b.connect(fromC, wB, 1);

@@ -21,7 +21,7 @@ export type { CompressEntry, CompressOptions, CompressResult } from './compress'
 export type { BlockReason, GuardOptions, GuardResult, RateLimit } from './guard';
 export { status, runLog, recordHistory, recordInvalid, healthOf, DEFAULT_HEALTH } from './status';
 export type { SyncOverview, HealthOptions, HealthState, TargetHealth, RunLog, RecordHistory, FieldChange, NotSynced, VolumeBucket, RecordInvalidResult } from './status';
-export { findDeletes } from './reconcile';
+export { findDeletes, findDeletesPage } from './reconcile';
 export { rollback } from './rollback';
 export type { RollbackChange, RollbackOptions, RollbackResult, RollbackStatus, RollbackTarget } from './rollback';
-export type { FindDeletesOptions } from './reconcile';
+export type { FindDeletesOptions, FindDeletesPageOptions } from './reconcile';

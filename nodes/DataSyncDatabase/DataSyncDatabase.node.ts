@@ -14,7 +14,7 @@ import { operationDescriptions, router } from './actions/router';
 
 /**
  * A table of a SQL system (Postgres, MySQL / MariaDB, SQLite) as one side of a sync: reads changes after
- * the sync's cursor, snapshots and records by id, and writes DataSync items back in batches.
+ * the sync's cursor, snapshots, records by id and the linked records a table no longer holds, and writes DataSync items back in batches.
  * The shell only describes the node; each operation lives in actions/<operation>.operation.ts and the
  * dialects in lib/connectors/sql.
  */
@@ -36,7 +36,8 @@ export class DataSyncDatabase implements INodeType {
 				name: 'dataSyncStoreApi',
 				required: true,
 				testedBy: 'dataSyncStoreTest',
-				displayOptions: { show: { operation: ['getChanges'], cursorSource: ['store'] } },
+				// Get Changes reads its cursor there (unless it starts from its own start cursor); Find Deletes, the links.
+				displayOptions: { show: { operation: ['getChanges', 'findDeletes'] }, hide: { cursorSource: ['explicit'] } },
 			},
 		],
 		properties: [
@@ -47,6 +48,7 @@ export class DataSyncDatabase implements INodeType {
 				noDataExpression: true,
 				options: [
 					{ name: 'Delete', value: 'delete', action: 'Delete records', description: 'Delete (or soft-delete) the records of the input items' },
+					{ name: 'Find Deletes', value: 'findDeletes', action: 'Find records deleted from the table', description: 'The linked records the table no longer holds, as deletes, one page (the refresh page by page)' },
 					{ name: 'Get by IDs', value: 'getByIds', action: 'Get records by IDs', description: 'Read the records with the given IDs' },
 					{ name: 'Get Changes', value: 'getChanges', action: 'Get changes since the cursor', description: "Read the rows changed after the sync's cursor, one page" },
 					{ name: 'Get Many', value: 'getMany', action: 'Get many records', description: 'Read the table in ID order (the snapshot for reconcile)' },

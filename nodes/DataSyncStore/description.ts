@@ -130,7 +130,7 @@ export const storeProperties: INodeProperties[] = [
 		displayOptions: { show: { operation: ['commit'], resultSource: ['anyNode'] } },
 	},
 	{
-		displayName: 'The input must be the complete snapshot of one system and entity (Get Many with Return All; turn on Always Output Data there so an empty table still runs): every linked record that is not in it is taken as deleted there.',
+		displayName: 'The input must be the complete snapshot of one system and entity (Get Many with Return All; turn on Always Output Data there so an empty table still runs): every linked record that is not in it is taken as deleted there. For a table too big for one execution, use DataSync Database Find Deletes instead (page by page).',
 		name: 'findDeletesNotice',
 		type: 'notice',
 		default: '',

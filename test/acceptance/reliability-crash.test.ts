@@ -15,7 +15,8 @@
  * write and Commit" is covered by templates-crash.test.ts.
  *
  * The new n8n has a fresh user folder and database, so its execution ids start at 1 again: its runs get
- * the dead instance's execution ids (the Refresh is execution 1 in both). The store tells runs apart by
+ * the dead instance's execution ids (the Refresh is execution 1 in both, and its first page, A's, the
+ * sub-workflow execution that writes B, execution 2). The store tells runs apart by
  * run id, `<execution id>-<execution start>` (nodes/shared/run-id.ts), so the dead runs stay the dead
  * runs': their planned creates count as in flight (not planned again at once), their saved cursors and
  * pending changes are not the new runs', their audit and run record stay theirs. Before the run ids had
@@ -28,7 +29,7 @@ import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTes
 import { N8nInstance, uniqueId, type Execution } from './harness';
 import { auditOfWritesToB, convergence, converged, count, cursorsAhead, seedA, tally } from './reliability-crash-support';
 import { runIdOfExecution, runIdsOfExecution } from './run-ids';
-import { failure, importTemplate, nodeNamed, readTemplate, runFromTrigger, systemCredentials } from './templates-support';
+import { failure, importTemplate, nodeNamed, pagesOf, readTemplate, runFromTrigger, systemCredentials } from './templates-support';
 import { CrmSystem, ErpSystem } from './templates-systems';
 
 type Json = Record<string, unknown>;
@@ -129,6 +130,9 @@ describe('SIGKILL mid manual Refresh of "bidirectional-contacts" (2,000 contacts
 
 		const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/rest/workflows/${wf}/run`, { triggerToStartFrom: { name: 'Refresh (manual)' } });
 		const deadRun = String(started.data.executionId);
+		// The Refresh runs a sub-workflow execution per page; A's first page (the execution after the Refresh's
+		// own) is the run that writes B.
+		const deadPage = String(Number(deadRun) + 1);
 		const refreshStarted = Date.now();
 		// Poll B's row count; the Refresh must still be running when B holds rows (fail at once otherwise).
 		let seen = 0;
@@ -150,8 +154,8 @@ describe('SIGKILL mid manual Refresh of "bidirectional-contacts" (2,000 contacts
 		expect((await store.listLinks('contact', 'erp')).length).toBe(0);
 		expect(await store.listCursors('contacts')).toEqual([]);
 		// The dead run as the store knows it (its Resolver planned the creates): one run id, unfinished.
-		const deadRunId = await runIdOfExecution(store, deadRun);
-		expect(deadRunId).toMatch(new RegExp(`^${deadRun}-[0-9a-z]+$`));
+		const deadRunId = await runIdOfExecution(store, deadPage);
+		expect(deadRunId).toMatch(new RegExp(`^${deadPage}-[0-9a-z]+$`));
 		expect((await store.getRun(deadRunId))?.finishedAt ?? null).toBeNull();
 
 		// A fresh n8n (new user folder and database) on the same store: its execution ids start at 1 again.
@@ -159,14 +163,16 @@ describe('SIGKILL mid manual Refresh of "bidirectional-contacts" (2,000 contacts
 		wf = await importInto(n8n);
 		const restartedAt = Date.now();
 		// As an analyst would: Refresh until it is all there (each run waits for the one before).
-		const refreshes: Array<{ id: string; at: number; status: string; written: number }> = [];
+		const refreshes: Array<{ id: string; pages: string[]; at: number; status: string; written: number }> = [];
 		let state = await convergence(crm, erp, store);
 		while (!converged(state, TOTAL)) {
 			if (Date.now() - killedAt > 240_000) break;
 			if (refreshes.length) await sleep(5000);
 			const run: Execution = await runFromTrigger(n8n, wf, 'Refresh (manual)', 180_000);
 			expect({ id: run.id, status: run.status, failure: failure(run) }).toEqual({ id: run.id, status: 'success', failure: undefined });
-			refreshes.push({ id: run.id, at: Date.now() - killedAt, status: run.status, written: (await count(erp)) });
+			const pages = await pagesOf(n8n, wf, run);
+			for (const p of pages) expect({ id: p.id, status: p.status, failure: failure(p) }).toEqual({ id: p.id, status: 'success', failure: undefined });
+			refreshes.push({ id: run.id, pages: pages.map((p) => p.id), at: Date.now() - killedAt, status: run.status, written: (await count(erp)) });
 			state = await convergence(crm, erp, store);
 			// Never a duplicate on the way.
 			expect(state.duplicatesInB).toEqual([]);
@@ -188,9 +194,10 @@ describe('SIGKILL mid manual Refresh of "bidirectional-contacts" (2,000 contacts
 		expect(perKey.size).toBe(TOTAL);
 		expect(kinds).toEqual({ create: TOTAL - inBAtKill, link: inBAtKill });
 		expect((await store.listConflicts({ status: 'open' })).filter((c) => c.kind === 'duplicate-link' || c.kind === 'ambiguous-match')).toEqual([]);
-		// The new n8n gave the dead execution's id again (its first Refresh), and that run was another run:
-		// the dead one's record is still unfinished (and its audit has no write: deadWrites above).
+		// The new n8n gave the dead executions' ids again (its first Refresh and that one's first page), and
+		// that page was another run: the dead one's record is still unfinished (its audit has no write: deadWrites above).
 		expect(refreshes.map((r) => r.id)).toContain(deadRun);
+		expect(refreshes.flatMap((r) => r.pages)).toContain(deadPage);
 		expect((await store.getRun(deadRunId))?.finishedAt ?? null).toBeNull();
 	}, 600_000);
 });

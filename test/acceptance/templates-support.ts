@@ -157,6 +157,21 @@ export async function runFromTrigger(n8n: N8nInstance, workflowId: string, trigg
 	}
 }
 
+/**
+ * The sub-workflow executions a run page by page started (the Refresh's and the night's pages: each page an
+ * execution of the same workflow, mode "integrated"), oldest first, with their data.
+ */
+export async function pagesOf(n8n: N8nInstance, workflowId: string, parent: Execution): Promise<Execution[]> {
+	const until = parent.stoppedAt ? Date.parse(parent.stoppedAt) : Infinity;
+	const list = (await n8n.executions(workflowId)).filter((e) => e.mode === 'integrated' && Number(e.id) > Number(parent.id) && Date.parse(e.startedAt) <= until);
+	const full = await Promise.all(list.map((e) => n8n.execution(e.id)));
+	// n8n names the calling execution in each sub-execution's data.
+	return full.filter((e) => {
+		const from = (e.data as { parentExecution?: { executionId?: string } } | undefined)?.parentExecution?.executionId;
+		return from === undefined || String(from) === String(parent.id);
+	});
+}
+
 /** POSTs a change to a DataSync Trigger, signed as a system would sign it. */
 export async function signedPost(n8n: N8nInstance, path: string, secret: string, body: unknown): Promise<WebhookResponse> {
 	const raw = JSON.stringify(body);

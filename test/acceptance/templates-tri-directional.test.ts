@@ -14,9 +14,9 @@ import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { ShopServer } from '../support/shop-server';
 import { N8nInstance, summary, uniqueId, type Execution } from './harness';
-import { WRITE_ACTIONS, eventually, failure, importTemplate, outputOf, runFromTrigger, signedPost, written, systemCredentials } from './templates-support';
+import { WRITE_ACTIONS, eventually, failure, importTemplate, outputOf, pagesOf, runFromTrigger, signedPost, written, systemCredentials } from './templates-support';
 import { auditOfExecution } from './run-ids';
-import { ADA_CRM, CrmSystem, ErpSystem } from './templates-systems';
+import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
 const SECRET_B = 'erp-signing-secret-0123456789';
@@ -82,6 +82,14 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 			credentials,
 			tables: { crm_contacts: crm.table, erp_contacts: erp.table },
 			paths: { 'datasync/crm/contact': paths.crm, 'datasync/erp/contact': paths.erp, 'datasync/shop/contact': paths.shop },
+			// The manual Refresh in pages of 2 (the shop: 1 page of 2 records a call), so every table is several pages.
+			parameters: {
+				'Get page from A': { pageSize: 2 },
+				'Find deletes in A': { pageSize: 2 },
+				'Get page from B': { pageSize: 2 },
+				'Find deletes in B': { pageSize: 2 },
+				'Get page from C': { pageSize: 2, maxPages: 1 },
+			},
 		});
 		shop.webhookUrls.set('contact', `${n8n.baseUrl}/webhook/${paths.shop}`);
 		// As a real shop lets you: no notifications for the changes the sync's own API user makes.
@@ -225,5 +233,47 @@ describe('template "tri-directional-contacts" in stock n8n: CRM (Postgres) ↔ E
 			});
 		}
 		expect(shopWrites().length).toBe(all.filter((w) => w.node === 'Write to C').length);
+	});
+	// Last: the Refresh's page executions would throw off the execution counts the tests above wait for.
+	it('the manual Refresh, page by page (A, B, then C), reconciles what no webhook told and finds a hard delete in B', async () => {
+		// Three new contacts in each system, none announced: every table is several pages of 2.
+		for (let i = 1; i <= 3; i++) {
+			await crm.insert({ ...ADA_CRM, email: `quiet.a${i}@example.com`, firstName: `QuietA${i}` });
+			await erp.insert({ ...GRACE_ERP, email: `quiet.b${i}@example.com`, first_name: `QuietB${i}` });
+			await shop.change('contact', { data: { email: `quiet.c${i}@example.com`, name: { first: `QuietC${i}`, last: 'Shop' }, state: 'PROSPECT', accepts_marketing: 0 }, notify: false });
+		}
+		await erp.remove(ids.ada.erp!); // Ada deleted in B, no webhook
+		const rowsOfA = (await crm.rows()).length;
+		const run = await runFromTrigger(n8n, wf, 'Refresh (manual)', 120_000);
+		expect({ status: run.status, failure: failure(run) }).toEqual({ status: 'success', failure: undefined });
+		const pages = await pagesOf(n8n, wf, run);
+		for (const p of pages) expect({ id: p.id, failure: failure(p) }).toEqual({ id: p.id, failure: undefined });
+		const counts = (node: string) => pages.flatMap((p) => outputOf(p, node)).map((sum) => sum.count as number);
+		// One execution per page of 2; A read whole, once.
+		expect(counts('Page summary A').reduce((a, b) => a + b, 0)).toBe(rowsOfA);
+		expect(counts('Page summary A').length).toBeGreaterThanOrEqual(2);
+		for (const node of ['Page summary A', 'Page summary B', 'Page summary C']) expect(counts(node).every((n) => n <= 2)).toBe(true);
+		expect(counts('Page summary C').length).toBeGreaterThanOrEqual(2);
+		expect(pages.flatMap((p) => outputOf(p, 'Find deletes in B')).map((i) => [i.op, i.id])).toEqual([['delete', String(ids.ada.erp)]]);
+
+		const inShop = (email: string) => shop.list('contact').find((r) => r.email === email);
+		for (let i = 1; i <= 3; i++) {
+			expect(await erp.byEmail(`quiet.a${i}@example.com`)).toMatchObject({ first_name: `QuietA${i}` });
+			expect(inShop(`quiet.a${i}@example.com`)).toMatchObject({ name: { first: `QuietA${i}` } });
+			expect(await crm.byEmail(`quiet.b${i}@example.com`)).toMatchObject({ firstName: `QuietB${i}` });
+			expect(inShop(`quiet.b${i}@example.com`)).toMatchObject({ name: { first: `QuietB${i}` } });
+			expect(await crm.byEmail(`quiet.c${i}@example.com`)).toMatchObject({ firstName: `QuietC${i}` });
+			expect(await erp.byEmail(`quiet.c${i}@example.com`)).toMatchObject({ first_name: `QuietC${i}` });
+		}
+		// Ada's delete in B reached A and the shop.
+		expect(await crm.row(ids.ada.crm!)).toBeUndefined();
+		expect(shop.get('contact', ids.ada.shop!)).toBeUndefined();
+		// Each record once in every system.
+		for (const emails of [(await crm.rows()).map((r) => r.email), (await erp.rows()).map((r) => r.email), shop.list('contact').map((r) => r.email)]) expect(new Set(emails).size).toBe(emails.length);
+
+		// In step: another Refresh writes nothing.
+		const again = await runFromTrigger(n8n, wf, 'Refresh (manual)', 120_000);
+		expect(again.status).toBe('success');
+		expect(written(await pagesOf(n8n, wf, again), WRITERS)).toEqual([]);
 	});
 });

@@ -4,6 +4,7 @@
 import type { ICredentialTestFunctions } from 'n8n-workflow';
 import { DataSyncSqlApi } from '../../credentials/DataSyncSqlApi.credentials';
 import { closeSharedTransports } from '../../lib/connectors/sql';
+import { resolve } from '../../lib/engine/resolve';
 import { closeAllStores, openStore } from '../../lib/engine/store';
 import { parseSyncItem, type SyncItem } from '../../lib/item';
 import { DataSyncDatabase } from '../../nodes/DataSyncDatabase/DataSyncDatabase.node';
@@ -124,6 +125,32 @@ test('Get by IDs reads the asked rows in one query and pairs them with the items
 		['3', [{ item: 0 }, { item: 2 }]],
 		['5', [{ item: 1 }]],
 	]);
+});
+
+test('Find Deletes looks the linked IDs up in the table, a page at a time, and emits the missing ones as deletes', async () => {
+	const links = { backend: 'sqlite', path: dir.file('links.sqlite') };
+	const store = await openStore(links as never);
+	// Linked records of erp: two the table holds (5, 12), three it does not (31, 40, 100).
+	await resolve(
+		store,
+		{ sync: 'people', entity: 'person', runId: 'seed', systems: ['crm', 'erp'], matchKeys: ['email'], policy: { kind: 'priority', priority: ['crm', 'erp'] } },
+		['5', '12', '31', '40', '100'].map((id) => ({ entity: 'person', system: 'erp', id, op: 'upsert' as const, shape: 'canonical' as const, data: { email: `p${id}@example.com` }, trace: { runId: 'seed', origin: 'erp', hops: 0 } })),
+	);
+	const page = (afterId: string) =>
+		runNode(DataSyncDatabase, {
+			parameters: { ...table, operation: 'findDeletes', sync: 'people', pageSize: 2, afterId } as never,
+			credentials: { dataSyncSqlApi: sqlCreds, dataSyncStoreApi: links } as never,
+			executionId: 'exec-43',
+		});
+	// Two deletes at most per page, in the store's (text) order of IDs; the next page goes on after the last.
+	const first = items(await page(''));
+	expect(first.map((i) => [i.id, i.op, i.shape])).toEqual([
+		['100', 'delete', 'system'],
+		['31', 'delete', 'system'],
+	]);
+	expect(first[0]).toMatchObject({ entity: 'person', system: 'erp', data: {}, key: expect.any(String), trace: { runId: runIdOfExecution('exec-43'), origin: 'erp', hops: 0, sync: 'people' } });
+	expect(items(await page('31')).map((i) => i.id)).toEqual(['40']);
+	expect(items(await page('40'))).toEqual([]);
 });
 
 describe('Upsert and Delete', () => {

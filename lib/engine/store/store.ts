@@ -1097,6 +1097,18 @@ export class Store {
 		return rows.map((row) => linkFromRow(row));
 	}
 
+	/**
+	 * One system's links in external-id order after `afterId`, at most `limit`: the pages the paged Find
+	 * Deletes checks against the system (the unique (entity, system, external id) index serves it).
+	 */
+	async listLinksPage(entity: string, system: string, afterId: string, limit: number): Promise<Link[]> {
+		const rows = await this.driver.all(
+			`SELECT * FROM link WHERE entity = ? AND system = ? AND external_id > ? ORDER BY external_id LIMIT ?`,
+			[entity, system, afterId, limit],
+		);
+		return rows.map((row) => linkFromRow(row));
+	}
+
 	async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
 		const { where, params } = auditFilter(query);
 		params.push(query.limit ?? 1000);

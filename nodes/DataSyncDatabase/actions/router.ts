@@ -1,11 +1,12 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import * as deleteOp from './delete.operation';
+import * as findDeletes from './findDeletes.operation';
 import * as getByIds from './getByIds.operation';
 import * as getChanges from './getChanges.operation';
 import * as getMany from './getMany.operation';
 import * as upsert from './upsert.operation';
 
-const operations = { delete: deleteOp, getByIds, getChanges, getMany, upsert };
+const operations = { delete: deleteOp, findDeletes, getByIds, getChanges, getMany, upsert };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = this.getNodeParameter('operation', 0) as keyof typeof operations;
@@ -18,6 +19,7 @@ export const operationDescriptions = [
 	...getChanges.description,
 	...getMany.description,
 	...getByIds.description,
+	...findDeletes.description,
 	...upsert.description,
 	...deleteOp.description,
 ];
