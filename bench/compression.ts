@@ -8,8 +8,8 @@
  * Twice, on fresh databases and a fresh n8n: once with the Loop Guard's Change Compression off (the
  * template's default), once on (window W, max delay M). Each time K contacts are synced once, then edited
  * in bursts, all K at once: E edits per contact spread over S ms, each a real UPDATE of one field in A and
- * its signed webhook carrying the key fields and that field, sent on time without waiting for the answers
- * to earlier ones (as a system's outbox sends). Measured: the UPDATEs B took during the
+ * its signed webhook carrying the key fields and that field (the next edit of a contact waits for n8n's answer,
+ * so the burst is as dense as n8n answers). Measured: the UPDATEs B took during the
  * bursts, and per contact the time from its last webhook until B's row holds the last value of every field
  * its burst changed. Then N single edits one after the other (no burst): the latency compression adds to a
  * lone change. Every run is checked: B's rows equal A's, field for field.
@@ -100,7 +100,7 @@ async function runMode(compression: boolean) {
 		for (const c of contacts) c.b = (await erp.byEmail(c.email))!.contact_id as number;
 		await sleep(WINDOW_MS + 1000);
 
-		/** Edit `n`: A's row updated at once; its webhook sent without waiting for n8n's answer, as a system's outbox does. */
+		/** Edit `n`: A's row updated, then its webhook. */
 		const inFlight: Array<Promise<void>> = [];
 		const edit = async (c: { a: number; email: string }, n: number, tag: string) => {
 			const [field] = FIELDS[n % FIELDS.length];
@@ -108,11 +108,13 @@ async function runMode(compression: boolean) {
 			const row = await crm.update(c.a, { [field]: value });
 			const notice = CrmSystem.notice(row);
 			notice.data = { email: c.email, lifecycleStage: row.lifecycleStage, [field]: value };
+			// Each webhook waits for n8n's answer before the next one of the record goes (in order, as a sender
+			// that retries until it gets a 2xx does): deliveries of one record never overtake each other here.
 			const sent = signedPost(n8n, path, SECRET_A, notice).then((res) => {
 				if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
 			});
 			inFlight.push(sent);
-			return sent;
+			await sent;
 		};
 		const finalOf = (edits: number, tag: string) => {
 			const out: Record<string, string> = {};
@@ -140,6 +142,7 @@ async function runMode(compression: boolean) {
 				let sent: Promise<void> = Promise.resolve();
 				for (let n = 0; n < EDITS; n++) {
 					sent = edit(c, n, tag);
+					await sent;
 					if (n < EDITS - 1) await sleep(SPREAD_MS / (EDITS - 1));
 				}
 				await sent;
