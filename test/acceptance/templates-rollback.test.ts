@@ -19,7 +19,7 @@ import { chromium } from 'playwright-core';
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { ARTIFACTS, N8nInstance, REPO_ROOT, uniqueId, type Execution } from './harness';
-import { eventually, failure, importBidirectional, importTemplate, nodeNamed, outputOf, runFromTrigger, signedPost, systemCredentials } from './templates-support';
+import { eventually, failure, importBidirectional, importTemplate, nodeNamed, outputOf, pagesOf, runFromTrigger, signedPost, systemCredentials } from './templates-support';
 import { runIdOfExecution } from './run-ids';
 import { CrmSystem, ErpSystem } from './templates-systems';
 
@@ -115,7 +115,14 @@ describe('Store Rollback: template "undo-run" undoes a run with a broken mapping
 		await crm.client.query(`UPDATE "${crm.table}" SET phone = phone || '-0', "updatedAt" = clock_timestamp()`);
 		const badRun = await runFromTrigger(n8n, bad, 'Refresh (manual)', 180_000);
 		expect(failure(badRun)).toBeUndefined();
-		const badRunId = await runIdOfExecution(store, badRun.id);
+		// The Refresh runs page by page: the bad writes are the run of the page execution that wrote to the ERP.
+		const badPages: string[] = [];
+		for (const page of await pagesOf(n8n, bad, badRun)) {
+			const runId = await runIdOfExecution(store, page.id).catch(() => undefined);
+			if (runId && (await store.audit({ runId, system: 'erp', action: 'write', limit: 1 })).length > 0) badPages.push(runId);
+		}
+		expect(badPages).toHaveLength(1);
+		const badRunId = badPages[0];
 		const wrong = await erp.rows();
 		expect(wrong.filter((r, i) => r.first_name === pre[i].last_name && r.city === pre[i].street)).toHaveLength(N);
 
