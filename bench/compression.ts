@@ -22,7 +22,7 @@ import { join } from 'node:path';
 
 import { N8nInstance, REPO_ROOT, prepare } from '../test/acceptance/harness';
 import { importTemplate, signedPost, systemCredentials } from '../test/acceptance/templates-support';
-import { ADA_CRM, CrmSystem, ErpSystem } from '../test/acceptance/templates-systems';
+import { ADA_CRM, CrmSystem, EDIT_FIELDS, ErpSystem, partialNotice } from '../test/acceptance/templates-systems';
 import { createMariaDbDatabase, createPgDatabase, createTempDir } from '../test/helpers/services';
 
 function option(name: string, fallback: number): number {
@@ -39,14 +39,6 @@ const SINGLES = option('singles', 20);
 const SECRET_A = 'bench-compression-a-0123456789';
 const SECRET_B = 'bench-compression-b-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const FIELDS: Array<[string, string]> = [
-	['phone', 'phone_number'],
-	['city', 'city'],
-	['lastName', 'last_name'],
-	['firstName', 'first_name'],
-	['street', 'street'],
-];
-
 function percentile(sorted: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
@@ -103,11 +95,9 @@ async function runMode(compression: boolean) {
 		/** Edit `n`: A's row updated, then its webhook. */
 		const inFlight: Array<Promise<void>> = [];
 		const edit = async (c: { a: number; email: string }, n: number, tag: string) => {
-			const [field] = FIELDS[n % FIELDS.length];
-			const value = valueOf(field, tag, n);
-			const row = await crm.update(c.a, { [field]: value });
-			const notice = CrmSystem.notice(row);
-			notice.data = { email: c.email, lifecycleStage: row.lifecycleStage, [field]: value };
+			const [field] = EDIT_FIELDS[n % EDIT_FIELDS.length];
+			const row = await crm.update(c.a, { [field]: valueOf(field, tag, n) });
+			const notice = partialNotice(row, field);
 			// Each webhook waits for n8n's answer before the next one of the record goes (in order, as a sender
 			// that retries until it gets a 2xx does): deliveries of one record never overtake each other here.
 			const sent = signedPost(n8n, path, SECRET_A, notice).then((res) => {
@@ -119,7 +109,7 @@ async function runMode(compression: boolean) {
 		const finalOf = (edits: number, tag: string) => {
 			const out: Record<string, string> = {};
 			for (let n = 0; n < edits; n++) {
-				const [field, column] = FIELDS[n % FIELDS.length];
+				const [field, column] = EDIT_FIELDS[n % EDIT_FIELDS.length];
 				out[column] = valueOf(field, tag, n);
 			}
 			return out;
@@ -172,7 +162,7 @@ async function runMode(compression: boolean) {
 		const mismatches: string[] = [];
 		for (const c of contacts) {
 			const [a, b] = [(await crm.row(c.a))!, (await erp.row(c.b!))!];
-			for (const [field, column] of FIELDS) if (a[field] !== b[column]) mismatches.push(`${c.email} ${field}: A ${String(a[field])} B ${String(b[column])}`);
+			for (const [field, column] of EDIT_FIELDS) if (a[field] !== b[column]) mismatches.push(`${c.email} ${field}: A ${String(a[field])} B ${String(b[column])}`);
 		}
 		return {
 			compression: compression ? { windowMs: WINDOW_MS, maxDelayMs: MAX_DELAY_MS } : 'off',

@@ -33,6 +33,12 @@ export interface SyncTrace {
 	 * read or written, ISO 8601). A write node writes the change only if the record is still at it.
 	 */
 	version?: string;
+	/**
+	 * The change holds only the fields that changed, not the whole record (the DataSync Trigger's Payload
+	 * Holds option): a record first seen this way is not taken as read in full, so nothing is written to
+	 * it until it is (lib/engine/source-times.ts).
+	 */
+	partial?: boolean;
 }
 
 export interface SyncItem {
@@ -150,6 +156,8 @@ export function parseSyncItem(json: unknown, index?: number): SyncItem {
 	if (cursor) trace.cursor = cursor as unknown as SyncCursor;
 	if (sync) trace.sync = sync;
 	if (typeof version === 'string' && version !== '') trace.version = version;
+	if (t.partial !== undefined && t.partial !== null && typeof t.partial !== 'boolean') return wrongField(json, index, 'trace.partial', 'true or false', t.partial);
+	if (t.partial === true) trace.partial = true;
 	const item: SyncItem = { entity, system, id, op, shape, data, trace };
 	if (typeof changedAt === 'string') item.changedAt = changedAt;
 	if (typeof actor === 'string') item.actor = actor;

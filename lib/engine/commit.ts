@@ -140,12 +140,18 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 		const planned = new Map<string, PlannedChange>();
 		for (const p of await tx.plannedChanges(options.runId, refs)) planned.set(`${p.entity}\u0000${p.key}\u0000${p.system}`, p);
 		const links = new Map<string, Link>();
+		/** Unlinked external ids whose delete was read already (the delete's time, null when unknown). */
+		const deadBefore = new Map<string, string | null>();
 		/** Which golden record holds each external id; the base snapshot only of links saved by this commit. */
 		const byExternal = new Map<string, { key: string; base?: Link['base'] }>();
 		for (const [entity, mine] of byEntityOf(checked)) {
 			for (const l of await tx.linksByRef(entity, mine)) links.set(`${l.entity}\u0000${l.key}\u0000${l.system}`, l);
 			const ids = mine.filter((r) => r.id !== null && r.id !== undefined).map((r) => ({ system: r.system, id: String(r.id) }));
 			for (const l of await tx.linkRefsByExternalId(entity, ids)) byExternal.set(`${entity}\u0000${l.system}\u0000${l.externalId}`, { key: l.key });
+			// Records deleted in their system before they were linked: a delete read while this create was
+			// on its way (it found the row, or made it, and the row's user deleted it before this Commit).
+			const unlinked = ids.filter((ref) => !byExternal.has(`${entity}\u0000${ref.system}\u0000${ref.id}`));
+			for (const t of await tx.tombstones(entity, unlinked)) deadBefore.set(`${entity}\u0000${t.system}\u0000${t.externalId}`, t.deletedAt);
 		}
 		/** Competing values of duplicate-link conflicts that wait for the other link's base snapshot (read below). */
 		const otherBases: Array<{ entity: string; key: string; system: string; value: { key: string; data?: unknown } }> = [];
@@ -251,7 +257,17 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 			}
 			if (typeof r.error === 'string' && r.error !== '') return fail(r, ref, r.error);
 			const current = links.get(k) ?? null;
-			const outcome = r.outcome ?? 'written';
+			let outcome = r.outcome ?? 'written';
+			if (!current && plan.op === 'upsert' && (outcome === 'written' || outcome === 'matched') && r.id !== null && r.id !== undefined) {
+				const ref = `${r.entity}\u0000${r.system}\u0000${String(r.id)}`;
+				const deletedAt = deadBefore.get(ref);
+				// Linked now, the record would be a link to a deleted one that no later read corrects: it is the
+				// target's delete of a linked record (edit versus delete), unless the row came back after it.
+				if (deadBefore.has(ref) && (deletedAt === null || r.changedAt === undefined || Date.parse(deletedAt!) >= Date.parse(r.changedAt))) {
+					outcome = 'target-deleted';
+					r = { ...r, detail: `${r.system} record ${String(r.id)} was deleted there before this ${r.outcome === 'matched' ? 'match' : 'create'} was committed; not linked (edit versus delete)` };
+				}
+			}
 			result.outcomes[outcome]++;
 			if (outcome === 'stale') {
 				// Nothing was written: the values that were to be written stay findable in the audit.
@@ -409,7 +425,9 @@ export async function commit(store: Store, options: CommitOptions, results: Writ
 				const ref = { entity: s.r.entity, key: s.r.key, system: s.r.system };
 				const g = golden.get(s.r.key);
 				const version = s.r.changedAt ?? null;
-				const readIt = s.current?.sourceAt != null && version !== null && Date.parse(s.current.sourceAt) === Date.parse(version);
+				// Read in full at that version: a record known only through changes of some fields is not (its next
+				// full read plans the write; see source-times.ts).
+				const readIt = s.current?.sourceAt != null && !s.current.partial && version !== null && Date.parse(s.current.sourceAt) === Date.parse(version);
 				if (!g || !readIt || !s.current || (g.deleted && s.plan.op !== 'delete')) {
 					settled.push(ref);
 					continue;

@@ -10,6 +10,7 @@ import { advanceRunCursors } from './cursor';
 import { isEcho } from './echo';
 import { mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
 import { SensitiveDigests } from './sensitive';
+import { completed, expectedVersion, leafPaths, notOvertaken, pickPaths, stamped, withoutPaths } from './source-times';
 import { StoreTx, type NewConflict, type Store } from './store/store';
 import type {
 	AuditEntry,
@@ -225,11 +226,15 @@ export class Batch {
 	/** Keyed digests of sensitive values, when the Resolver has Sensitive Fields (read in load). */
 	digests: SensitiveDigests | null = null;
 
+	/** The Resolver's sensitive fields: a full read carries them though the base never holds them. */
+	readonly sensitiveNames: ReadonlySet<string>;
+
 	constructor(
 		readonly tx: StoreTx,
 		readonly options: ResolveOptions,
 	) {
 		this.keys = parseMatchKeys(options.matchKeys);
+		this.sensitiveNames = new Set(options.sensitiveFields ?? []);
 	}
 
 	get entity(): string {
@@ -518,9 +523,27 @@ export class Batch {
 		else identity = this.identify(item, sourceIndex);
 		if (!identity) return;
 		const at = item.changedAt ?? this.tx.now;
-		if (identity.link && isNewer(identity.link.sourceAt ?? undefined, item.changedAt)) {
-			this.skip(item, sourceIndex, 'stale', `a newer change of ${item.system} record ${item.id} (${identity.link.sourceAt}) was already read`, identity.key);
-			return;
+		if (identity.link && item.changedAt !== undefined && isNewer(identity.link.sourceAt ?? undefined, item.changedAt)) {
+			// Overtaken by a newer change of the record. It still brings the fields no newer change has set
+			// (a delivery of only some fields); the rest lost to newer values and stay in the audit.
+			const fields = [...leafPaths(item.data), ...Object.keys(sensitive)];
+			const fresh = new Set(notOvertaken(identity.link, fields, item.changedAt, this.sensitiveNames));
+			if (!fresh.size) {
+				this.skip(item, sourceIndex, 'stale', `a newer change of ${item.system} record ${item.id} (${identity.link.sourceAt}) was already read`, identity.key);
+				return;
+			}
+			const lost = new Set(fields.filter((f) => !fresh.has(f)));
+			if (lost.size) {
+				this.auditEntry(item, {
+					key: identity.key,
+					action: 'skip',
+					outcome: 'skipped',
+					error: `stale: newer changes of ${[...lost].join(', ')} of ${item.system} record ${item.id} were already read; the other fields of this change are applied`,
+					after: pickPaths(item.data, lost),
+				});
+				item = { ...item, data: withoutPaths(item.data, lost) };
+				sensitive = without(sensitive, lost);
+			}
 		}
 		if (identity.key === '') {
 			const key = randomUUID();
@@ -547,17 +570,18 @@ export class Batch {
 			// A new record's sensitive values are its first values: the golden record and the source hold them.
 			if (this.digests && Object.keys(sensitive).length) record.sensitiveDigest = this.digests.with(null, sensitive);
 			this.setGolden(record, null);
-			linkTo({
+			const first: Link = {
 				entity: this.entity,
 				key,
 				system: item.system,
 				externalId: item.id as string,
-				base: data,
+				base: {},
 				writtenHash: null,
 				writtenAt: null,
-				sourceAt: item.changedAt ?? null,
+				sourceAt: null,
 				sensitiveDigest: this.digests && Object.keys(sensitive).length ? this.digests.with(null, sensitive) : null,
-			});
+			};
+			linkTo({ ...first, ...stamped(first, [...Object.keys(data), ...Object.keys(sensitive)], item.changedAt, this.sensitiveNames, item.trace.partial === true), base: data });
 			this.metrics.created++;
 			this.auditEntry(item, { key, action: 'create', outcome: 'ok', after: record.data });
 			this.touch(key, item, sourceIndex, sensitive);
@@ -573,8 +597,14 @@ export class Batch {
 			this.auditEntry(item, { key, action: 'link', outcome: 'ok', error: null });
 		}
 		const base = identity.link ? link.base : null;
-		if (item.changedAt !== undefined && (link.sourceAt === null || isNewer(item.changedAt, link.sourceAt))) {
-			link = { ...link, sourceAt: item.changedAt };
+		const carried = [...leafPaths(item.data), ...Object.keys(sensitive)];
+		// A change of some fields: a nested object it carries in part keeps the leaves it does not carry.
+		if (base && (item.trace.partial === true || Object.keys(base).some((f) => !Object.prototype.hasOwnProperty.call(item.data, f)))) {
+			item = { ...item, data: completed(item.data, base) };
+		}
+		const times = stamped(link, carried, item.changedAt, this.sensitiveNames, item.trace.partial === true);
+		if (times.sourceAt !== link.sourceAt || !sameValue(times.partial ?? null, link.partial ?? null)) {
+			link = { ...link, ...times };
 			linkTo(link);
 		}
 		if (golden.deleted && !force.reviveApproved) {
@@ -766,8 +796,10 @@ export class Batch {
 			for (const system of this.options.systems) {
 				const link = links.get(system) ?? null;
 				if (this.holdBack.get(key)?.has(system) || pending.has(system)) continue;
-				// A record found by a create's match lookup and not read since: written once it is read.
-				if (link && !golden.deleted && isUnread(link)) continue;
+				// A record found by a create's match lookup and not read since: written once it is read. The same
+				// for one known only through changes of some of its fields (source-times.ts).
+				const expected = link ? expectedVersion(link) : { wait: false };
+				if (link && !golden.deleted && (isUnread(link) || expected.wait)) continue;
 				// Another execution is creating this record in this system right now: not created twice. This
 				// run waits for it (a 'deferred' planned change holds its cursor), so the poll reads the record
 				// again and creates it once that execution's plan stops counting (it failed or died).
@@ -802,7 +834,7 @@ export class Batch {
 					},
 				};
 				// The target's version this plan expects: the write goes through only if the record is still there.
-				if (link?.sourceAt) item.trace.version = link.sourceAt;
+				if (expected.version) item.trace.version = expected.version;
 				if (from.changedAt !== undefined) item.changedAt = from.changedAt;
 				if (from.actor !== undefined) item.actor = from.actor;
 				const carried = op === 'upsert' && this.digests && Object.keys(source.sensitive).some((f) => source.sensitive[f] !== undefined);

@@ -19,6 +19,7 @@
 import type { SyncItem } from '../item';
 import { sameValue } from './hash';
 import { matchValuesOf, parseMatchKeys } from './identity';
+import { expectedVersion } from './source-times';
 import { StoreTx, type Store } from './store/store';
 import type { AuditEntry, CanonicalData, GoldenRecord, Link, PlannedChange } from './store/types';
 
@@ -251,8 +252,9 @@ export async function rollback(store: Store, options: RollbackOptions): Promise<
 				actor: 'rollback',
 				trace: { runId: options.runId, origin: 'rollback', hops: 0, sync: options.sync },
 			};
-			// The version the rolled-back write left there: the write goes through only if it still is.
-			if (link?.sourceAt) item.trace.version = link.sourceAt;
+			// The version the rolled-back write left there (or last read in full): the write goes through only if it still is.
+			const version = link ? (expectedVersion(link).version ?? link.sourceAt) : null;
+			if (version) item.trace.version = version;
 			result.items.push(item);
 			// The golden record goes back too, when it still holds what was written (not for undone creates:
 			// the source the record came from still has it).

@@ -87,6 +87,7 @@ interface TriggerOptions {
 	replayMemory?: number;
 	publicUrl?: string;
 	opHeader?: string;
+	payloadHolds?: 'whole' | 'changed';
 	maxBodySize?: number;
 	maxChanges?: number;
 }
@@ -387,6 +388,22 @@ export class DataSyncTrigger implements INodeType {
 						description: 'A body with more changes is refused whole with 413, never cut',
 					},
 					{
+						displayName: 'Payload Holds',
+						name: 'payloadHolds',
+						type: 'options',
+						default: 'whole',
+						options: [
+							{ name: 'Whole Records', value: 'whole', description: 'Each change carries the record as it is now (Stripe, Shopify, WooCommerce, most apps)' },
+							{
+								name: 'Changed Fields Only',
+								value: 'changed',
+								description: 'Each change carries only the fields that changed (HubSpot property changes, many custom senders)',
+							},
+						],
+						description:
+							'Whether a change carries the whole record or only what changed. With Changed Fields Only, a record first seen through this trigger is not taken as read in full: the sync writes to it only after the poll or a Refresh has read it whole, so no value it holds that no webhook carried is overwritten.',
+					},
+					{
 						displayName: 'Op Header',
 						name: 'opHeader',
 						type: 'string',
@@ -568,7 +585,7 @@ export class DataSyncTrigger implements INodeType {
 					...(options.opHeader?.trim() ? { opHeader: options.opHeader.trim().toLowerCase(), opValue: header(options.opHeader.trim(), '') } : {}),
 				},
 				// The execution does not exist yet when the webhook answers: the delivery gets its own run id.
-				{ entity: text('entity'), system: text('system'), runId: `delivery-${randomUUID()}` },
+				{ entity: text('entity'), system: text('system'), runId: `delivery-${randomUUID()}`, partial: options.payloadHolds === 'changed' },
 				limits,
 			);
 		} catch (error) {

@@ -198,3 +198,38 @@ export const GRACE_ERP = {
 	postal_code: '22202',
 	country_code: 'us',
 };
+
+/**
+ * Partial edits, as a sender that posts only what changed: edit `n` of a series tagged `tag` changes one
+ * field of A's contact (the fields in turn); B's column for each.
+ */
+export const EDIT_FIELDS: Array<[field: string, column: string]> = [
+	['phone', 'phone_number'],
+	['city', 'city'],
+	['lastName', 'last_name'],
+	['firstName', 'first_name'],
+	['street', 'street'],
+];
+
+/** Edit `n` of series `tag`: A's field, B's column, and the value (a phone number the mapping accepts). */
+export function partialEdit(n: number, tag: string): { field: string; column: string; value: string } {
+	const [field, column] = EDIT_FIELDS[n % EDIT_FIELDS.length];
+	return { field, column, value: field === 'phone' ? `+44 20 7946 ${String(2000 + n)}` : `${tag}-${field}-${n}` };
+}
+
+/** B's columns as edits 0 … edits-1 of series `tag` left them (the last edit of each field). */
+export function afterPartialEdits(edits: number, tag: string): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (let n = 0; n < edits; n++) {
+		const e = partialEdit(n, tag);
+		out[e.column] = e.value;
+	}
+	return out;
+}
+
+/** The CRM's webhook about a partial edit of `row`: the key fields (e-mail, stage) and the field edited only. */
+export function partialNotice(row: Json, field: string): Notification {
+	const notice = CrmSystem.notice(row);
+	notice.data = { email: row.email, lifecycleStage: row.lifecycleStage, [field]: row[field] };
+	return notice;
+}

@@ -8,12 +8,15 @@
  * - B edits a phone and its webhook is held back; A edits the last name, which is written towards B; then
  *   B's webhook arrives: both edits end up in A and in B (the write to B was conditional: it did not
  *   overwrite B's phone).
+ * - A sender that posts only the field it changed: five partial webhooks of one contact arriving newest
+ *   first, and five sent at once without waiting: each field's last value reaches B at once (an older
+ *   delivery still brings the fields no newer one carried), not at the 5-minute poll.
  */
 import { closeAllStores, openStore, type Store } from '../../lib/engine';
 import { createMariaDbDatabase, createPgDatabase, createTempDir, type MariaDbTestDatabase, type PgTestDatabase, type TempDir } from '../helpers/services';
 import { N8nInstance, uniqueId } from './harness';
 import { eventually, failure, importBidirectional, runFromTrigger, signedPost, systemCredentials } from './templates-support';
-import { ADA_CRM, CrmSystem, ErpSystem, GRACE_ERP } from './templates-systems';
+import { ADA_CRM, afterPartialEdits, CrmSystem, ErpSystem, GRACE_ERP, partialEdit, partialNotice, type Notification } from './templates-systems';
 
 const SECRET_A = 'crm-signing-secret-0123456789';
 const SECRET_B = 'erp-signing-secret-0123456789';
@@ -126,6 +129,60 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 		expect([ra.status, rb.status]).toEqual([200, 200]);
 		await bothEditsInAAndB(a.id as number, b.contact_id as number, 'Both-at-once', '+1 999 555 0020');
 	}, 60_000);
+
+	/** Waits until `count` executions of the workflow that were not in `before` have ended. */
+	async function ended(before: Set<string>, count: number): Promise<void> {
+		await eventually(`${count} new executions ended`, async () => {
+			const mine = (await n8n.executions(wf)).filter((e) => !before.has(e.id));
+			return mine.length >= count && mine.every((e) => e.status !== 'running' && e.status !== 'new' && e.status !== 'waiting');
+		}, 30_000);
+	}
+
+	/** B's row of the contact holds every value of `want`, long before the 5-minute poll could read A again. */
+	async function bHolds(bId: number, want: Record<string, string>): Promise<void> {
+		await eventually('B holds the last value of every field edited', async () => {
+			const r = await erp.row(bId);
+			return r && Object.entries(want).every(([k, v]) => r[k] === v);
+		}, 30_000);
+	}
+
+	it('A\'s sender posts only the field it changed: five partial webhooks of one contact arriving newest first each reach B (no poll needed)', async () => {
+		const a = (await crm.byEmail('person40@example.com'))!;
+		const b = (await erp.byEmail('person40@example.com'))!;
+		const notices: Notification[] = [];
+		for (let n = 0; n < 5; n++) {
+			const { field, value } = partialEdit(n, 'ov');
+			notices.push(partialNotice(await crm.update(a.id as number, { [field]: value }), field));
+		}
+		// The newest first, each one's execution ended before the next (older) one is sent: every later
+		// delivery is older than what the store has already read of the record.
+		const before = new Set((await n8n.executions(wf)).map((e) => e.id));
+		for (const [k, notice] of [...notices].reverse().entries()) {
+			expect((await signedPost(n8n, paths.crm, SECRET_A, notice)).status).toBe(200);
+			await ended(before, k + 1);
+		}
+		await bHolds(b.contact_id as number, afterPartialEdits(5, 'ov'));
+		const executions = await Promise.all((await n8n.executions(wf)).filter((e) => !before.has(e.id)).map((e) => n8n.execution(e.id)));
+		expect(executions.map(failure).filter(Boolean)).toEqual([]);
+	}, 90_000);
+
+	it('five partial webhooks of one contact sent at once, without waiting for answers: every field\'s last value reaches B', async () => {
+		const a = (await crm.byEmail('person41@example.com'))!;
+		const b = (await erp.byEmail('person41@example.com'))!;
+		const notices: Notification[] = [];
+		for (let n = 0; n < 5; n++) {
+			const { field, value } = partialEdit(n, 'at-once');
+			notices.push(partialNotice(await crm.update(a.id as number, { [field]: value }), field));
+		}
+		const before = new Set((await n8n.executions(wf)).map((e) => e.id));
+		const answers = await Promise.all(notices.map((notice) => signedPost(n8n, paths.crm, SECRET_A, notice)));
+		expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+		await ended(before, 5);
+		await bHolds(b.contact_id as number, afterPartialEdits(5, 'at-once'));
+		const ra = (await crm.row(a.id as number))!;
+		const rb = (await erp.row(b.contact_id as number))!;
+		expect([rb.phone_number, rb.city, rb.last_name, rb.first_name, rb.street]).toEqual([ra.phone, ra.city, ra.lastName, ra.firstName, ra.street]);
+	}, 90_000);
 
 	it('a create that finds the contact already in B links it unread: nothing written over B until the 5-minute poll reads B\'s row and merges it', async () => {
 		// B already holds the contact (its own phone and city); nothing links it yet.

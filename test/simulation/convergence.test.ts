@@ -41,6 +41,7 @@ describe('convergence simulation', () => {
 			expect(totals.matched).toBeGreaterThan(0);
 			expect(totals.overlapped).toBeGreaterThan(0);
 			expect(totals.editsUnderWrite).toBeGreaterThan(0);
+			expect(totals.partialDeliveries).toBeGreaterThan(0);
 			expect(totals.commitsLost).toBeGreaterThan(0);
 		}
 	}, 1_200_000);

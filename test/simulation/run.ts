@@ -51,6 +51,7 @@ export class Totals {
 	executions = 0;
 	overlapped = 0;
 	editsUnderWrite = 0;
+	partialDeliveries = 0;
 	conflicts = 0;
 	stale = 0;
 	matched = 0;
@@ -75,6 +76,7 @@ export class Totals {
 		this.executions += s.executions;
 		this.overlapped += s.overlapped;
 		this.editsUnderWrite += s.editsUnderWrite;
+		this.partialDeliveries += s.partialDeliveries;
 		this.conflicts += o.report.conflicts;
 		this.stale += s.outcomes.stale;
 		this.matched += s.outcomes.matched;
@@ -93,7 +95,7 @@ export class Totals {
 
 	summary(ms: number): string {
 		return [
-			`seeds ${this.seeds} (${this.failed} failed), steps ${this.steps}, user edits ${this.edits} (${this.editsUnderWrite} under a pending write), executions ${this.executions}`,
+			`seeds ${this.seeds} (${this.failed} failed), steps ${this.steps}, user edits ${this.edits} (${this.editsUnderWrite} under a pending write), partial webhooks ${this.partialDeliveries}, executions ${this.executions}`,
 			`conflicts ${this.conflicts}, stale-target results ${this.stale}, matched creates ${this.matched}, target-deleted ${this.targetDeleted}, ambiguous ${this.ambiguous}, commit retries ${this.retries}, reviews ${this.reviews}`,
 			`faults: write errors ${this.writeErrors}, written-then-failed ${this.writtenThenFailed}, commits lost ${this.commitsLost}`,
 			`last edits lost to the policy or a review (in a conflict record) ${this.lostByPolicy}, skipped as stale (in the audit) ${this.skippedInAudit}`,

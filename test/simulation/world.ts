@@ -123,6 +123,8 @@ export interface WorldStats {
 	overlapped: number;
 	/** User edits of a record a pending write targeted, made between that write's plan and the write. */
 	editsUnderWrite: number;
+	/** Webhooks that carried only the field edited (and the e-mail), not the whole record. */
+	partialDeliveries: number;
 	outcomes: { written: number; matched: number; stale: number; 'target-deleted': number; ambiguous: number };
 	writeErrors: number;
 	/** Writes that went through but answered with an error. */
@@ -181,6 +183,7 @@ export class World {
 		executions: 0,
 		overlapped: 0,
 		editsUnderWrite: 0,
+		partialDeliveries: 0,
 		outcomes: { written: 0, matched: 0, stale: 0, 'target-deleted': 0, ambiguous: 0 },
 		writeErrors: 0,
 		writtenThenFailed: 0,
@@ -254,11 +257,22 @@ export class World {
 		return item;
 	}
 
-	/** A record changed in a system: its webhook goes out (maybe lost, maybe twice). */
-	private emit(system: SimSystem, record: SimRecord) {
+	/**
+	 * A record changed in a system: its webhook goes out (maybe lost, maybe twice). Half the senders post
+	 * only what changed (the e-mail and the field edited), so deliveries of one record that overtake each
+	 * other carry different fields.
+	 */
+	private emit(system: SimSystem, record: SimRecord, field?: string) {
 		if (this.chance(0.2)) return;
-		this.network.push(this.itemOf(system, record, false));
-		if (this.chance(0.1)) this.network.push(this.itemOf(system, record, false));
+		const item = this.itemOf(system, record, false);
+		if (field !== undefined && this.chance(0.5)) {
+			// As the DataSync Trigger marks it with Payload Holds: Changed Fields Only.
+			item.data = { email: record.data.email, [field]: record.data[field] };
+			item.trace.partial = true;
+			this.stats.partialDeliveries++;
+		}
+		this.network.push(item);
+		if (this.chance(0.1)) this.network.push({ ...item, data: { ...item.data }, trace: { ...item.trace } });
 	}
 
 	private options(runId: string): ResolveOptions {
@@ -337,6 +351,8 @@ export class World {
 			record.at = this.stamp(system);
 			this.edits.push({ email: normEmail(record.data.email), field, value, at: this.now, system: system.name });
 			this.log.push(`${this.now} user sets ${system.name}/${record.id} ${field}=${value} @${World.iso(record.at)}${underWrite ? ' (under a pending write)' : ''}`);
+			this.emit(system, record, field);
+			return;
 		} else {
 			record.deleted = true;
 			record.at = this.stamp(system);

@@ -67,6 +67,8 @@ export interface ChangeContext {
 	entity: string;
 	system: string;
 	runId: string;
+	/** The sender posts only the fields that changed (the trigger's Payload Holds option). */
+	partial?: boolean;
 }
 
 /** Reads a dotted path (`a.b.0.c`); a key that itself holds dots is found before the path is split. */
@@ -312,6 +314,7 @@ export function parseChanges(body: unknown, fields: ChangeFields, context: Chang
 		};
 		if (changedAt) item.changedAt = changedAt;
 		if (rawActor !== undefined && rawActor !== null) item.actor = String(rawActor);
+		if (context.partial && op !== 'delete') item.trace.partial = true;
 		return item;
 	});
 }

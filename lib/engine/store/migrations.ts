@@ -161,6 +161,11 @@ export const MIGRATIONS: readonly Migration[] = [
 			`CREATE INDEX burst_due ON burst (sync, due_at)`,
 		],
 	},
+	{
+		version: 12,
+		description: 'per-field change times of a link, kept once changes of only some fields were read: an overtaken partial delivery still brings its fields',
+		statements: [`ALTER TABLE link ADD COLUMN fields_at TEXT`],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

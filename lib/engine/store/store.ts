@@ -14,6 +14,7 @@ import type {
 	GoldenRecord,
 	Link,
 	LinkTombstone,
+	PartialRead,
 	PlannedChange,
 	RunMetrics,
 	RunRecord,
@@ -74,6 +75,7 @@ function linkFromRow(r: Record<string, unknown>, texts?: JsonTexts): Link {
 		writtenHash: str(r.written_hash),
 		writtenAt: str(r.written_at),
 		sourceAt: str(r.source_at),
+		partial: parseOrNull<PartialRead>(r.fields_at),
 		sensitiveDigest: parseOrNull<SensitiveDigest>(r.sensitive_digest),
 	};
 }
@@ -346,6 +348,7 @@ export class StoreTx {
 				written_hash: 'text',
 				written_at: 'text',
 				source_at: 'text',
+				fields_at: 'text',
 				sensitive_digest: 'text',
 			},
 			links,
@@ -358,17 +361,18 @@ export class StoreTx {
 				written_hash: l.writtenHash,
 				written_at: l.writtenAt,
 				source_at: l.sourceAt,
+				fields_at: l.partial ? JSON.stringify(l.partial) : null,
 				sensitive_digest: digestText(l.sensitiveDigest),
 			}),
 		);
 		await this.sql.run(
-			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, sensitive_digest, updated_at)
-			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, r.sensitive_digest, ?
+			`INSERT INTO link (entity, key, system, external_id, base, written_hash, written_at, source_at, fields_at, sensitive_digest, updated_at)
+			SELECT r.entity, r.key, r.system, r.external_id, r.base, r.written_hash, r.written_at, r.source_at, r.fields_at, r.sensitive_digest, ?
 			FROM ${r.from}
 			WHERE true
 			ON CONFLICT (entity, key, system) DO UPDATE SET external_id = excluded.external_id, base = excluded.base,
 				written_hash = excluded.written_hash, written_at = excluded.written_at, source_at = excluded.source_at,
-				sensitive_digest = excluded.sensitive_digest, updated_at = excluded.updated_at`,
+				fields_at = excluded.fields_at, sensitive_digest = excluded.sensitive_digest, updated_at = excluded.updated_at`,
 			[this.now, r.param],
 		);
 	}
@@ -379,8 +383,11 @@ export class StoreTx {
 		await this.sql.run(this.deleteMatching('link', 'l', r.from, 'l.entity = ? AND l.key = r.key AND l.system = r.system'), [r.param, entity]);
 	}
 
-	async saveTombstones(tombstones: LinkTombstone[]): Promise<void> {
-		if (!tombstones.length) return;
+	async saveTombstones(list: LinkTombstone[]): Promise<void> {
+		if (!list.length) return;
+		// One row per record, the last one given (a delete delivered twice in one batch): Postgres refuses an
+		// upsert that meets its own row twice.
+		const tombstones = [...new Map(list.map((t) => [`${t.entity}\u0000${t.system}\u0000${t.externalId}`, t])).values()];
 		const r = this.batch({ entity: 'text', system: 'text', external_id: 'text', key: 'text', deleted_at: 'text' }, tombstones, (t) => ({
 			entity: t.entity,
 			system: t.system,
@@ -1059,13 +1066,15 @@ export class Store {
 
 	/**
 	 * External ids of the links of one system that were made by a create's match lookup and not read since
-	 * (see isUnread in identity.ts): Get Changes reads these records too, so their values are merged
-	 * without waiting for a change of their own.
+	 * (see isUnread in identity.ts), and of those known only through changes of some fields (see
+	 * source-times.ts): Get Changes reads these records too, so their values are merged and the sync writes
+	 * to them again without waiting for a change of their own.
 	 */
 	async unreadLinks(entity: string, system: string, limit = 500): Promise<string[]> {
 		const rows = await this.read((tx) =>
 			tx.sql.all(
-				`SELECT external_id FROM link WHERE entity = ? AND system = ? AND source_at IS NULL AND written_at IS NULL AND base = '{}' ORDER BY external_id LIMIT ?`,
+				`SELECT external_id FROM link WHERE entity = ? AND system = ?
+				AND ((source_at IS NULL AND written_at IS NULL AND base = '{}') OR fields_at IS NOT NULL) ORDER BY external_id LIMIT ?`,
 				[entity, system, limit],
 			),
 		);

@@ -43,8 +43,19 @@ export interface Link {
 	writtenAt: string | null;
 	/** The source's changedAt of the newest change read from this record: an older delivery is stale. */
 	sourceAt: string | null;
+	/**
+	 * Set once a change of only some fields was read (null: every field of the base is known at
+	 * `sourceAt`): see lib/engine/source-times.ts.
+	 */
+	partial?: PartialRead | null;
 	/** The sensitive values this system holds (read from it or written to it), as keyed digests. */
 	sensitiveDigest?: SensitiveDigest | null;
+}
+
+/** A record read in part: each field's change time, and the last version read in full (null: never). */
+export interface PartialRead {
+	readAt: string | null;
+	at: Record<string, string>;
 }
 
 /** A link removed because its record was deleted; late deliveries of that record must not bring it back. */

@@ -77,6 +77,12 @@ describe('parseChanges', () => {
 		});
 	});
 
+	test('trace.partial survives parseSyncItem between nodes; anything but true or false is refused naming the field', () => {
+		const [item] = parseChanges({ id: 7, op: 'update', data: { name: 'Zoë' } }, fields, { ...ctx, partial: true });
+		expect(parseSyncItem(item).trace).toEqual({ runId: 'delivery-1', origin: 'crm', hops: 0, partial: true });
+		expect(() => parseSyncItem({ ...item, trace: { ...item.trace, partial: 'yes' } } as unknown as Record<string, unknown>)).toThrow('trace.partial');
+	});
+
 	test('an array (under a path) becomes one item per change; delete values and epoch times are understood', () => {
 		const items = parseChanges(
 			{ events: [{ id: 'a', op: 'REMOVED', changedAt: 1714557600 }, { id: 'b', op: 'created', data: { x: 1 }, changedAt: 1714557600123 }] },
@@ -124,6 +130,14 @@ describe('parseDelivery: the whole request body, all or nothing', () => {
 		throw new Error('accepted');
 	};
 	const change = (over: Record<string, unknown> = {}) => JSON.stringify({ id: 'c1', op: 'update', data: { name: 'Ann' }, ...over });
+
+	test('Payload Holds: Changed Fields Only marks each upsert as a change of some fields (trace.partial), never a delete', () => {
+		const body = Buffer.from(JSON.stringify([{ id: 'c1', op: 'update', data: { phone: '1' } }, { id: 'c2', op: 'delete' }]), 'utf8');
+		const [upsert, removal] = parseDelivery(body, json, { ...fields, changesPath: '' }, { ...ctx, partial: true });
+		expect(upsert.trace).toMatchObject({ partial: true });
+		expect(removal.trace.partial).toBeUndefined();
+		expect(deliver(change())[0].trace.partial).toBeUndefined();
+	});
 
 	test('accepts JSON with a charset and a +json type; ids and ops as documented', () => {
 		expect(deliver(change(), { contentType: 'application/json; charset=utf-8' })).toHaveLength(1);

@@ -254,6 +254,35 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		expect(out).toMatchObject({ committed: 0, failed: 1, waiting: 1 });
 	});
 
+	it('a delete of a record never linked, delivered twice in one batch, is remembered once (Postgres refused the batch)', async () => {
+		const o = options({ systems: ['crm', 'erp'] });
+		const r = await resolve(store, o, [removal('crm', 'gone-1', { changedAt: T1 }), removal('crm', 'gone-1', { changedAt: T2 })]);
+		expect(r.skipped.map((k) => k.reason)).toEqual(['unknown-record', 'unknown-record']);
+		const late = await resolve(store, options({ systems: ['crm', 'erp'] }), [change('crm', 'gone-1', { email: 'g1@x.io' }, { changedAt: T1 })]);
+		expect(late.skipped).toEqual([expect.objectContaining({ reason: 'stale' })]);
+	});
+
+	it('a create whose row is deleted in the target before its Commit (the delete read first) is not linked to the dead row: an edit-delete conflict', async () => {
+		const o = options({ systems: ['crm', 'erp'], policy: { kind: 'priority', priority: ['crm', 'erp'] } });
+		const r = await resolve(store, o, [change('crm', 'dd1', { email: 'dd1@x.io', name: 'Dee' }, { changedAt: T1 })]);
+		const [create] = r.changes.map((c) => c.item);
+		// erp's user deletes the row the lookup found; the poll reads that delete before this run's Commit.
+		const poll = await resolve(store, options({ systems: ['crm', 'erp'] }), [removal('erp', 'e-dd1', { changedAt: T2 })]);
+		expect(poll.skipped.map((k) => k.reason)).toEqual(['unknown-record']);
+		const out = await commit(store, { sync: o.sync, runId: o.runId }, [result(create, { id: 'e-dd1', outcome: 'matched', changedAt: T1 })]);
+		expect(out.outcomes).toMatchObject({ matched: 0, 'target-deleted': 1 });
+		expect(await store.findLink('contact', 'erp', 'e-dd1')).toBeNull();
+		const [conflict] = (await store.listConflicts({ status: 'open' })).filter((c) => c.key === create.key);
+		expect(conflict).toMatchObject({ kind: 'edit-delete', system: 'erp', externalId: 'e-dd1' });
+		// A row that came back after its delete (a restore) is linked as usual.
+		const o2 = options({ systems: ['crm', 'erp'] });
+		const again = await resolve(store, o2, [change('crm', 'dd2', { email: 'dd2@x.io' }, { changedAt: T1 })]);
+		await resolve(store, options({ systems: ['crm', 'erp'] }), [removal('erp', 'e-dd2', { changedAt: T1 })]);
+		const [c2] = again.changes.map((c) => c.item);
+		await commit(store, { sync: o2.sync, runId: o2.runId }, [result(c2, { id: 'e-dd2', outcome: 'matched', changedAt: T3 })]);
+		expect(await store.findLink('contact', 'erp', 'e-dd2')).toMatchObject({ key: c2.key });
+	});
+
 	it('a change skipped as stale keeps its values in the audit', async () => {
 		await linked('o@x.io');
 		const o = options({ systems: ['crm', 'erp'] });
