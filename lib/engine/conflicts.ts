@@ -109,6 +109,11 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 			// golden record by now (created again meanwhile), whose link stays.
 			const link = batch.links.get(key)?.get(item.system);
 			if (item.op === 'delete' && link && (item.id === null || link.externalId === String(item.id))) batch.removeLink(link, item.changedAt ?? null);
+			// The edit the reviewer saw is the version the delete is sent against (it waited outside the base,
+			// see waitsForReview in resolve.ts): a later edit there still comes back stale, and to review.
+			if (conflict.kind === 'edit-delete' && item.op !== 'delete' && link && link.externalId === String(item.id) && item.changedAt !== undefined) {
+				if (link.sourceAt === null || Date.parse(item.changedAt) > Date.parse(link.sourceAt)) batch.saveLink({ ...link, sourceAt: item.changedAt, partial: null });
+			}
 			batch.auditEntry(item, { key, action: 'resolve', outcome: 'ok', error: 'dismissed: the golden record stays' });
 			// A duplicate link is left as it is: planning the golden record again would only find the same
 			// record, linked to the other golden record, again.

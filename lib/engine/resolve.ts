@@ -603,7 +603,11 @@ export class Batch {
 			item = { ...item, data: completed(item.data, base) };
 		}
 		const times = stamped(link, carried, item.changedAt, this.sensitiveNames, item.trace.partial === true);
-		if (times.sourceAt !== link.sourceAt || !sameValue(times.partial ?? null, link.partial ?? null)) {
+		// An edit of a deleted record that waits for review is not taken into the base: the link's version stays
+		// where it was, so no write made meanwhile (another review reviving the record) passes the target's
+		// version check and overwrites the edit that waits (found by the simulation, seed 9851).
+		const waitsForReview = golden.deleted && !force.reviveApproved && !isEcho(item.data, base) && this.options.deletePolicy !== 'soft';
+		if (!waitsForReview && (times.sourceAt !== link.sourceAt || !sameValue(times.partial ?? null, link.partial ?? null))) {
 			link = { ...link, ...times };
 			linkTo(link);
 		}

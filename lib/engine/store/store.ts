@@ -51,13 +51,58 @@ function parseJson<T>(text: unknown, texts: JsonTexts | undefined): T {
 	return value;
 }
 
+type Origins = GoldenRecord['fields'];
+type Origin = Origins[string];
+
+/**
+ * A golden record's per-field origins as stored: `[origin, exceptions]`, the origin most fields share
+ * and, for the others, their own (null: a field of the data with none; a field not in the data keeps its
+ * origin there too). A record read or written whole has one origin for every field, so it is stored
+ * once instead of once per field. Older rows hold the plain map (an object), read as it is.
+ */
+export function packOrigins(data: Record<string, unknown>, fields: Origins): Origins | [Origin, Record<string, Origin | null>] {
+	const keys = Object.keys(fields);
+	if (keys.length < 2) return fields;
+	const tally = new Map<string, { origin: Origin; n: number }>();
+	for (const k of keys) {
+		const o = fields[k];
+		const id = `${o.system}\u0000${o.at}`;
+		const t = tally.get(id);
+		if (t) t.n++;
+		else tally.set(id, { origin: o, n: 1 });
+	}
+	const common = [...tally.values()].reduce((a, b) => (b.n > a.n ? b : a));
+	if (common.n < 2) return fields;
+	const same = (o: Origin | undefined) => o !== undefined && o.system === common.origin.system && o.at === common.origin.at;
+	const exceptions: Record<string, Origin | null> = {};
+	const put = (k: string, v: Origin | null) => Object.defineProperty(exceptions, k, { value: v, enumerable: true, writable: true, configurable: true });
+	for (const k of keys) if (!same(fields[k]) || !Object.prototype.hasOwnProperty.call(data, k)) put(k, fields[k]);
+	for (const k of Object.keys(data)) if (!Object.prototype.hasOwnProperty.call(fields, k)) put(k, null);
+	return [{ system: common.origin.system, at: common.origin.at }, exceptions];
+}
+
+/** The per-field origins of a stored golden record (either form, see packOrigins). */
+export function unpackOrigins(data: Record<string, unknown>, stored: unknown): Origins {
+	if (!Array.isArray(stored)) return stored as Origins;
+	const [common, exceptions] = stored as [Origin, Record<string, Origin | null>];
+	const out: Origins = {};
+	const put = (k: string, v: Origin) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+	for (const k of Object.keys(data)) {
+		if (!Object.prototype.hasOwnProperty.call(exceptions, k)) put(k, { ...common });
+		else if (exceptions[k] !== null) put(k, exceptions[k] as Origin);
+	}
+	for (const [k, v] of Object.entries(exceptions)) if (v !== null && !Object.prototype.hasOwnProperty.call(out, k)) put(k, v);
+	return out;
+}
+
 function goldenFromRow(r: Record<string, unknown>): GoldenRecord {
 	// Not remembered as texts: a golden record is stored again only once changed, as new objects.
+	const data = parse<Record<string, unknown>>(r.data);
 	return {
 		entity: String(r.entity),
 		key: String(r.key),
-		data: parse(r.data),
-		fields: parse(r.fields),
+		data,
+		fields: unpackOrigins(data, parse(r.fields)),
 		version: Number(r.version),
 		deleted: Number(r.deleted) === 1,
 		updatedAt: String(r.updated_at),
@@ -279,7 +324,7 @@ export class StoreTx {
 				entity: g.entity,
 				key: g.key,
 				data: g.data,
-				fields: g.fields,
+				fields: packOrigins(g.data, g.fields),
 				version: g.version,
 				deleted: g.deleted ? 1 : 0,
 				updated_at: g.updatedAt,

@@ -4,6 +4,7 @@
  * (written, matched, stale, target-deleted, ambiguous, failed) — on both store backends.
  */
 import { commit, type WriteResult } from '../../../lib/engine/commit';
+import { resolveConflict } from '../../../lib/engine/conflicts';
 import { guard } from '../../../lib/engine/guard';
 import { resolve } from '../../../lib/engine/resolve';
 import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
@@ -281,6 +282,24 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('zero loss o
 		const [c2] = again.changes.map((c) => c.item);
 		await commit(store, { sync: o2.sync, runId: o2.runId }, [result(c2, { id: 'e-dd2', outcome: 'matched', changedAt: T3 })]);
 		expect(await store.findLink('contact', 'erp', 'e-dd2')).toMatchObject({ key: c2.key });
+	});
+
+	it('an edit of a deleted record that waits for review keeps the link at its version: a revival written meanwhile cannot pass over it', async () => {
+		const key = await linked('rv@x.io');
+		const o = options({ systems: ['crm', 'erp'], deletePolicy: 'propagate' });
+		// crm deletes the contact; erp's user edits it at T3 (its delete planned there comes back stale).
+		await resolve(store, o, [removal('crm', 'c-rv@x.io', { changedAt: T2 })]);
+		expect((await store.getGolden('contact', key))?.deleted).toBe(true);
+		const edit = await resolve(store, options({ systems: ['crm', 'erp'], deletePolicy: 'propagate' }), [
+			change('erp', 'e-rv@x.io', { email: 'rv@x.io', name: 'Ann', phone: '1', tier: 'gold' }, { changedAt: T3 }),
+		]);
+		expect(edit.conflicts.map((c) => c.kind)).toEqual(['edit-delete']);
+		// erp's record at T3 is in the conflict, not in the base: a write to erp still expects T1.
+		expect(await store.findLink('contact', 'erp', 'e-rv@x.io')).toMatchObject({ sourceAt: T1, base: expect.not.objectContaining({ tier: 'gold' }) });
+		// Dismissed (the delete stands): the delete goes to erp against the version of the edit the reviewer saw.
+		const [conflict] = (await store.listConflicts({ status: 'open' })).filter((c) => c.key === key && c.kind === 'edit-delete');
+		const dismissed = await resolveConflict(store, conflict.id, { action: 'dismiss' }, options({ systems: ['crm', 'erp'], deletePolicy: 'propagate' }));
+		expect(dismissed.changes.map((c) => [c.item.system, c.item.op, c.item.trace.version])).toEqual([['erp', 'delete', T3]]);
 	});
 
 	it('a change skipped as stale keeps its values in the audit', async () => {
