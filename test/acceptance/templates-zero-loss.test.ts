@@ -146,14 +146,20 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 		}, 30_000);
 	}
 
-	it('A\'s sender posts only the field it changed: five partial webhooks of one contact arriving newest first each reach B (no poll needed)', async () => {
-		const a = (await crm.byEmail('person40@example.com'))!;
-		const b = (await erp.byEmail('person40@example.com'))!;
+	/** Five partial edits of a contact both systems hold, made in A (real UPDATEs); their webhooks, not sent yet. */
+	async function fiveEdits(email: string, tag: string): Promise<{ aId: number; bId: number; notices: Notification[] }> {
+		const a = (await crm.byEmail(email))!;
+		const b = (await erp.byEmail(email))!;
 		const notices: Notification[] = [];
 		for (let n = 0; n < 5; n++) {
-			const { field, value } = partialEdit(n, 'ov');
+			const { field, value } = partialEdit(n, tag);
 			notices.push(partialNotice(await crm.update(a.id as number, { [field]: value }), field));
 		}
+		return { aId: a.id as number, bId: b.contact_id as number, notices };
+	}
+
+	it('A\'s sender posts only the field it changed: five partial webhooks of one contact arriving newest first each reach B (no poll needed)', async () => {
+		const { bId, notices } = await fiveEdits('person40@example.com', 'ov');
 		// The newest first, each one's execution ended before the next (older) one is sent: every later
 		// delivery is older than what the store has already read of the record.
 		const before = new Set((await n8n.executions(wf)).map((e) => e.id));
@@ -161,26 +167,20 @@ describe('template "bidirectional-contacts": first sync of shared records and he
 			expect((await signedPost(n8n, paths.crm, SECRET_A, notice)).status).toBe(200);
 			await ended(before, k + 1);
 		}
-		await bHolds(b.contact_id as number, afterPartialEdits(5, 'ov'));
+		await bHolds(bId, afterPartialEdits(5, 'ov'));
 		const executions = await Promise.all((await n8n.executions(wf)).filter((e) => !before.has(e.id)).map((e) => n8n.execution(e.id)));
 		expect(executions.map(failure).filter(Boolean)).toEqual([]);
 	}, 90_000);
 
 	it('five partial webhooks of one contact sent at once, without waiting for answers: every field\'s last value reaches B', async () => {
-		const a = (await crm.byEmail('person41@example.com'))!;
-		const b = (await erp.byEmail('person41@example.com'))!;
-		const notices: Notification[] = [];
-		for (let n = 0; n < 5; n++) {
-			const { field, value } = partialEdit(n, 'at-once');
-			notices.push(partialNotice(await crm.update(a.id as number, { [field]: value }), field));
-		}
+		const { aId, bId, notices } = await fiveEdits('person41@example.com', 'at-once');
 		const before = new Set((await n8n.executions(wf)).map((e) => e.id));
 		const answers = await Promise.all(notices.map((notice) => signedPost(n8n, paths.crm, SECRET_A, notice)));
 		expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
 		await ended(before, 5);
-		await bHolds(b.contact_id as number, afterPartialEdits(5, 'at-once'));
-		const ra = (await crm.row(a.id as number))!;
-		const rb = (await erp.row(b.contact_id as number))!;
+		await bHolds(bId, afterPartialEdits(5, 'at-once'));
+		const ra = (await crm.row(aId))!;
+		const rb = (await erp.row(bId))!;
 		expect([rb.phone_number, rb.city, rb.last_name, rb.first_name, rb.street]).toEqual([ra.phone, ra.city, ra.lastName, ra.firstName, ra.street]);
 	}, 90_000);
 

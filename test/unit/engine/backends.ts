@@ -3,7 +3,7 @@
  * with its own SQLite file or Postgres database, removed afterwards.
  */
 import { createPgDatabase, createTempDir, type PgTestDatabase, type TempDir } from '../../helpers/services';
-import type { StoreConfig } from '../../../lib/engine/store';
+import { closeAllStores, openStore, type Store, type StoreConfig } from '../../../lib/engine/store';
 
 export interface TestBackend {
 	name: 'sqlite' | 'postgres';
@@ -40,3 +40,23 @@ export function postgresBackend(): TestBackend {
 }
 
 export const BACKENDS = [sqliteBackend, postgresBackend];
+
+/**
+ * One describe block per backend, with a fresh store for each test at `ctx.store` (the title gets the
+ * backend's name for %s); every store and the backend's files or database are removed afterwards.
+ */
+export function describeOnBackends(title: string, body: (ctx: { store: Store }) => void): void {
+	describe.each(BACKENDS.map((make) => [make().name, make] as const))(title, (_name, make) => {
+		const backend = make();
+		const ctx = {} as { store: Store };
+		beforeAll(() => backend.setup());
+		beforeEach(async () => {
+			ctx.store = await openStore(backend.config());
+		});
+		afterAll(async () => {
+			await closeAllStores();
+			await backend.teardown();
+		});
+		body(ctx);
+	});
+}

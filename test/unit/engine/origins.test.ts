@@ -2,10 +2,9 @@
  * The golden record's per-field origins as stored: one shared origin plus exceptions (what a record read
  * or written whole has), read back field for field; rows in the older plain form still read as they are.
  */
-import { closeAllStores, openStore, type Store } from '../../../lib/engine/store';
 import { packOrigins, unpackOrigins } from '../../../lib/engine/store/store';
 import type { GoldenRecord } from '../../../lib/engine/store/types';
-import { BACKENDS } from './backends';
+import { describeOnBackends } from './backends';
 
 const A = { system: 'crm', at: '2031-01-01T10:00:00.000Z' };
 const B = { system: 'erp', at: '2031-01-01T11:00:00.000Z' };
@@ -32,25 +31,15 @@ describe('packOrigins / unpackOrigins', () => {
 	});
 });
 
-describe.each(BACKENDS.map((make) => [make().name, make] as const))('golden origins in the store on %s', (_name, make) => {
-	const backend = make();
-	let store: Store;
-	beforeAll(() => backend.setup());
-	beforeEach(async () => {
-		store = await openStore(backend.config());
-	});
-	afterAll(async () => {
-		await closeAllStores();
-		await backend.teardown();
-	});
+describeOnBackends('golden origins in the store on %s', (ctx) => {
 
 	it('a golden record saved with mixed origins reads back field for field; an old plain-map row reads as it is', async () => {
 		const g: GoldenRecord = { entity: 'contact', key: 'k1', data: { email: 'a@x.io', name: 'Ann', phone: '1' }, fields: { email: A, name: B, phone: A }, version: 1, deleted: false, updatedAt: A.at };
-		await store.transaction((tx) => tx.saveGolden([g], [], new Set(['k1'])));
-		expect((await store.getGolden('contact', 'k1'))?.fields).toEqual(g.fields);
-		const [{ fields }] = await store.driver.all<{ fields: string }>(`SELECT fields FROM golden_record WHERE key = 'k1'`);
+		await ctx.store.transaction((tx) => tx.saveGolden([g], [], new Set(['k1'])));
+		expect((await ctx.store.getGolden('contact', 'k1'))?.fields).toEqual(g.fields);
+		const [{ fields }] = await ctx.store.driver.all<{ fields: string }>(`SELECT fields FROM golden_record WHERE key = 'k1'`);
 		expect(Array.isArray(JSON.parse(String(fields)))).toBe(true);
-		await store.driver.run(`UPDATE golden_record SET fields = ? WHERE key = 'k1'`, [JSON.stringify({ email: B, name: B })]);
-		expect((await store.getGolden('contact', 'k1'))?.fields).toEqual({ email: B, name: B });
+		await ctx.store.driver.run(`UPDATE golden_record SET fields = ? WHERE key = 'k1'`, [JSON.stringify({ email: B, name: B })]);
+		expect((await ctx.store.getGolden('contact', 'k1'))?.fields).toEqual({ email: B, name: B });
 	});
 });
