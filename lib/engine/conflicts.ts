@@ -4,6 +4,7 @@
  * then Commit with the same run id).
  */
 import { sameValue } from './hash';
+import { isNewer } from './source-times';
 import { Batch, type ResolveOptions, type ResolvedChange } from './resolve';
 import type { Store } from './store/store';
 import type { ConflictRecord, GoldenRecord } from './store/types';
@@ -112,7 +113,7 @@ export async function resolveConflict(store: Store, id: number, choice: Conflict
 			// The edit the reviewer saw is the version the delete is sent against (it waited outside the base,
 			// see waitsForReview in resolve.ts): a later edit there still comes back stale, and to review.
 			if (conflict.kind === 'edit-delete' && item.op !== 'delete' && link && link.externalId === String(item.id) && item.changedAt !== undefined) {
-				if (link.sourceAt === null || Date.parse(item.changedAt) > Date.parse(link.sourceAt)) batch.saveLink({ ...link, sourceAt: item.changedAt, partial: null });
+				if (link.sourceAt === null || isNewer(item.changedAt, link.sourceAt)) batch.saveLink({ ...link, sourceAt: item.changedAt, partial: null });
 			}
 			batch.auditEntry(item, { key, action: 'resolve', outcome: 'ok', error: 'dismissed: the golden record stays' });
 			// A duplicate link is left as it is: planning the golden record again would only find the same

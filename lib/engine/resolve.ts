@@ -10,7 +10,7 @@ import { advanceRunCursors } from './cursor';
 import { isEcho } from './echo';
 import { mergeRecord, type EmptyValueRule, type MergePolicy } from './merge';
 import { SensitiveDigests } from './sensitive';
-import { completed, expectedVersion, leafPaths, notOvertaken, pickPaths, stamped, withoutPaths } from './source-times';
+import { completed, expectedVersion, isNewer, leafPaths, notOvertaken, pickPaths, stamped, withoutPaths } from './source-times';
 import { StoreTx, type NewConflict, type Store } from './store/store';
 import type {
 	AuditEntry,
@@ -877,14 +877,6 @@ export class Batch {
 		}
 		await this.tx.savePlanned(planned);
 	}
-}
-
-/** Whether `a` is a later time than `b`; false when either is unknown. */
-function isNewer(a: string | undefined, b: string | undefined): boolean {
-	if (a === undefined || b === undefined) return false;
-	const ta = Date.parse(a);
-	const tb = Date.parse(b);
-	return !Number.isNaN(ta) && !Number.isNaN(tb) && ta > tb;
 }
 
 export function splitSensitive(item: SyncItem, sensitive: Set<string>): { item: SyncItem; sensitive: CanonicalData } {

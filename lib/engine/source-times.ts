@@ -21,7 +21,8 @@
  */
 import type { Link, PartialRead } from './store/types';
 
-function isNewer(a: string | undefined | null, b: string | undefined | null): boolean {
+/** Whether `a` is a later time than `b`; false when either is unknown or not a time. */
+export function isNewer(a: string | undefined | null, b: string | undefined | null): boolean {
 	if (a == null || b == null) return false;
 	const ta = Date.parse(a);
 	const tb = Date.parse(b);
@@ -127,9 +128,9 @@ function copy(map: Record<string, string>): Record<string, string> {
 	return out;
 }
 
-function set(map: Record<string, string>, f: string, t: string) {
+function set(map: Record<string, unknown>, f: string, value: unknown) {
 	// A field named "__proto__" is an own field here, as everywhere in the engine.
-	Object.defineProperty(map, f, { value: t, enumerable: true, writable: true, configurable: true });
+	Object.defineProperty(map, f, { value, enumerable: true, writable: true, configurable: true });
 }
 
 const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -159,7 +160,7 @@ export function withoutPaths(data: Record<string, unknown>, paths: ReadonlySet<s
 			value = withoutPaths(v, paths, `${path}.`);
 			if (!Object.keys(value as object).length) continue;
 		}
-		Object.defineProperty(out, f, { value, enumerable: true, writable: true, configurable: true });
+		set(out, f, value);
 	}
 	return out;
 }
@@ -183,7 +184,7 @@ export function completed(data: Record<string, unknown>, base: Record<string, un
 		const b = own(base, f) ? base[f] : undefined;
 		if (!plain(v) || !plain(b)) continue;
 		out ??= { ...data };
-		Object.defineProperty(out, f, { value: { ...completed(b, null), ...deep(b, v) }, enumerable: true, writable: true, configurable: true });
+		set(out, f, deep(b, v));
 	}
 	return out ?? data;
 }
@@ -192,8 +193,7 @@ function deep(base: Record<string, unknown>, over: Record<string, unknown>): Rec
 	const out: Record<string, unknown> = { ...base };
 	for (const [f, v] of Object.entries(over)) {
 		const b = own(base, f) ? base[f] : undefined;
-		const value = plain(v) && plain(b) ? deep(b, v) : v;
-		Object.defineProperty(out, f, { value, enumerable: true, writable: true, configurable: true });
+		set(out, f, plain(v) && plain(b) ? deep(b, v) : v);
 	}
 	return out;
 }
