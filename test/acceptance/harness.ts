@@ -13,12 +13,14 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../helpers/ports';
 
 const run = promisify(execFile);
+
+export { freePort };
 
 /** The repository root, also when this file runs compiled from .tools/ (demo, benchmarks). */
 export const REPO_ROOT = ((): string => {
@@ -139,18 +141,6 @@ export async function prepare(): Promise<Prepared> {
 	const result: Prepared = { n8nDir, nodesTemplate, tarball };
 	writeFileSync(join(runArtifacts(), 'prepared.json'), JSON.stringify(result, null, 2));
 	return result;
-}
-
-export async function freePort(): Promise<number> {
-	return await new Promise((resolvePort, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
 }
 
 function sleep(ms: number) {
@@ -310,8 +300,24 @@ export class N8nInstance {
 		return `http://127.0.0.1:${this.port}`;
 	}
 
-	/** Starts stock n8n with the packed package in a fresh user folder, then sets up the owner and an API key. */
+	/**
+	 * Starts stock n8n with the packed package in a fresh user folder, then sets up the owner and an API key.
+	 * A port taken between its probe and n8n binding it (by any process on the machine) is no defect of the
+	 * package: the start is tried again on fresh ports, twice at most, unless the caller chose the port.
+	 */
 	static async start(options: StartOptions = {}): Promise<N8nInstance> {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await N8nInstance.startOnce(options);
+			} catch (error) {
+				const portTaken = /port \d+ is already in use|EADDRINUSE/i.test((error as Error).message);
+				if (!portTaken || options.port !== undefined || attempt >= 3) throw error;
+				process.stderr.write(`stock n8n start ${attempt}: a port was taken meanwhile, trying again on fresh ports\n`);
+			}
+		}
+	}
+
+	private static async startOnce(options: StartOptions): Promise<N8nInstance> {
 		const { n8nDir, nodesTemplate } = prepared();
 		const port = options.port ?? (await freePort());
 		const brokerPort = await freePort();
