@@ -166,6 +166,13 @@ export const MIGRATIONS: readonly Migration[] = [
 		description: 'per-field change times of a link, kept once changes of only some fields were read: an overtaken partial delivery still brings its fields',
 		statements: [`ALTER TABLE link ADD COLUMN fields_at TEXT`],
 	},
+	{
+		version: 13,
+		description: "a link's base by reference: '' where it is its golden record's data (most links), a field diff where that is shorter (see encodeBase in store.ts)",
+		statements: [
+			`UPDATE link SET base = '' WHERE base <> '{}' AND base = (SELECT g.data FROM golden_record g WHERE g.entity = link.entity AND g.key = link.key)`,
+		],
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -110,13 +110,64 @@ function goldenFromRow(r: Record<string, unknown>): GoldenRecord {
 	};
 }
 
+/**
+ * A link's base as stored (store migration 13). Most links hold what their golden record holds, so a base
+ * is kept by reference where it can be:
+ * - `''`: the base is the golden record's data;
+ * - `[set, unset]` (JSON, so it starts with `[`): the golden record's data with the top-level fields of
+ *   `set` instead and without those `unset` names, where that is shorter than the base itself;
+ * - a JSON object: the base itself (every row before migration 13, an empty base, and bases far from the
+ *   golden record).
+ * A golden record's data changes only in saveGolden, which first re-expresses every link referring to it
+ * against the new data (see StoreTx.rebaseLinks), so a reference always means the data it was made against.
+ */
+export function encodeBase(base: CanonicalData, baseText: string, golden: CanonicalData | undefined, goldenText: string | undefined): string {
+	if (golden === undefined || goldenText === undefined || baseText === '{}') return baseText;
+	if (baseText === goldenText) return '';
+	const set: CanonicalData = {};
+	for (const k of Object.keys(base)) {
+		if (!Object.prototype.hasOwnProperty.call(golden, k) || JSON.stringify(base[k]) !== JSON.stringify(golden[k])) {
+			Object.defineProperty(set, k, { value: base[k], enumerable: true, writable: true, configurable: true });
+		}
+	}
+	const unset = Object.keys(golden).filter((k) => !Object.prototype.hasOwnProperty.call(base, k));
+	if (unset.length === 0 && Object.keys(set).length === 0) return '';
+	const diff = JSON.stringify([set, unset]);
+	return diff.length < baseText.length ? diff : baseText;
+}
+
+/** A link's base from its stored form (see encodeBase) and its golden record's data (null: no such record). */
+export function decodeBase(stored: string, goldenText: string | null, where: () => string): CanonicalData {
+	if (goldenText === null) throw new Error(`The sync store's link ${where()} refers to its golden record's data, but that record is missing`);
+	const golden = parse<CanonicalData>(goldenText);
+	if (stored === '') return golden;
+	const [set, unset] = parse<[CanonicalData, string[]]>(stored);
+	for (const k of unset) delete golden[k];
+	for (const k of Object.keys(set)) Object.defineProperty(golden, k, { value: set[k], enumerable: true, writable: true, configurable: true });
+	return golden;
+}
+
+/** Whether a stored base refers to its golden record's data (see encodeBase). */
+const byReference = (stored: string): boolean => stored === '' || stored.charCodeAt(0) === 91; /* [ */
+
+/** The columns of a link read with its base: the golden record's data comes along where the base refers to it. */
+const LINK_COLUMNS = `l.*, CASE WHEN l.base = '' OR substr(l.base, 1, 1) = '[' THEN g.data END AS golden_data`;
+const LINK_GOLDEN = 'LEFT JOIN golden_record g ON g.entity = l.entity AND g.key = l.key';
+
 function linkFromRow(r: Record<string, unknown>, texts?: JsonTexts): Link {
+	const stored = String(r.base);
+	let base: CanonicalData;
+	if (byReference(stored)) {
+		const goldenText = r.golden_data === null || r.golden_data === undefined ? null : String(r.golden_data);
+		base = decodeBase(stored, goldenText, () => `${String(r.entity)}/${String(r.key)} in ${String(r.system)} (${String(r.external_id)})`);
+		if (stored === '' && texts !== undefined) texts.set(base, goldenText as string);
+	} else base = parseJson(stored, texts);
 	return {
 		entity: String(r.entity),
 		key: String(r.key),
 		system: String(r.system),
 		externalId: String(r.external_id),
-		base: parseJson(r.base, texts),
+		base,
 		writtenHash: str(r.written_hash),
 		writtenAt: str(r.written_at),
 		sourceAt: str(r.source_at),
@@ -196,6 +247,12 @@ export class StoreTx {
 	/** See JsonTexts. */
 	private readonly texts: JsonTexts = new Map();
 
+	/**
+	 * The data of golden records as it is now in this transaction (read or written in it), as text and,
+	 * once needed, parsed: what a link's base is stored against (encodeBase).
+	 */
+	private readonly goldenData = new Map<string, { text: string; data?: CanonicalData }>();
+
 	constructor(
 		readonly sql: Sql,
 		readonly now: string,
@@ -247,7 +304,7 @@ export class StoreTx {
 	async linksByExternalId(entity: string, refs: Array<{ system: string; id: string }>): Promise<Link[]> {
 		if (!refs.length) return [];
 		const r = this.batch({ system: 'text', id: 'text' }, refs, (ref) => ref);
-		const rows = await this.sql.all(`SELECT l.* FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id`, [
+		const rows = await this.sql.all(`SELECT ${LINK_COLUMNS} FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.system = r.system AND l.external_id = r.id ${LINK_GOLDEN}`, [
 			r.param,
 			entity,
 		]);
@@ -274,7 +331,7 @@ export class StoreTx {
 	async linksByKey(entity: string, keys: string[]): Promise<Link[]> {
 		if (!keys.length) return [];
 		const r = this.keyBatch(keys);
-		const rows = await this.sql.all(`SELECT l.* FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.key = r.key ORDER BY l.key, l.system`, [
+		const rows = await this.sql.all(`SELECT ${LINK_COLUMNS} FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.key = r.key ${LINK_GOLDEN} ORDER BY l.key, l.system`, [
 			r.param,
 			entity,
 		]);
@@ -285,7 +342,7 @@ export class StoreTx {
 	async linksByRef(entity: string, refs: Array<{ key: string; system: string }>): Promise<Link[]> {
 		if (!refs.length) return [];
 		const r = this.batch({ key: 'text', system: 'text' }, refs, (ref) => ref);
-		const rows = await this.sql.all(`SELECT l.* FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.key = r.key AND l.system = r.system`, [
+		const rows = await this.sql.all(`SELECT ${LINK_COLUMNS} FROM ${r.from} ${this.join} link l ON l.entity = ? AND l.key = r.key AND l.system = r.system ${LINK_GOLDEN}`, [
 			r.param,
 			entity,
 		]);
@@ -296,7 +353,11 @@ export class StoreTx {
 		if (!keys.length) return [];
 		const r = this.keyBatch(keys);
 		const rows = await this.sql.all(`SELECT g.* FROM ${r.from} ${this.join} golden_record g ON g.entity = ? AND g.key = r.key`, [r.param, entity]);
-		return rows.map((row) => goldenFromRow(row));
+		return rows.map((row) => {
+			const record = goldenFromRow(row);
+			this.goldenData.set(`${entity}\u0000${record.key}`, { text: String(row.data) });
+			return record;
+		});
 	}
 
 	/** Golden records (not deleted) whose match value equals one of `values`. */
@@ -317,6 +378,7 @@ export class StoreTx {
 	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>, fresh?: ReadonlySet<string>): Promise<void> {
 		if (!records.length) return;
 		const entity = records[0].entity;
+		await this.rebaseLinks(entity, fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records);
 		const r = this.batch(
 			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text', sensitive_digest: 'text' },
 			records,
@@ -341,6 +403,7 @@ export class StoreTx {
 				sensitive_digest = excluded.sensitive_digest`,
 			[r.param],
 		);
+		for (const g of records) this.goldenData.set(`${g.entity}\u0000${g.key}`, { text: this.print(g.data), data: g.data });
 		// The match values of these records become exactly `matchValues`. Most saves leave them as they
 		// were (an update of other fields), so only the difference is written, not every row again.
 		const known = fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records;
@@ -381,15 +444,71 @@ export class StoreTx {
 		}
 	}
 
+	/**
+	 * Before golden records' data changes: the links whose base refers to it (encodeBase) are stored
+	 * against the new data instead, so each still means the base it had.
+	 */
+	private async rebaseLinks(entity: string, records: GoldenRecord[]): Promise<void> {
+		if (!records.length) return;
+		const byKey = new Map(records.map((g) => [g.key, g]));
+		const keys = this.keyBatch([...byKey.keys()]);
+		const rows = await this.sql.all(
+			`SELECT l.key, l.system, l.external_id, l.base, g.data AS golden_data FROM ${keys.from} ${this.join} link l ON l.entity = ? AND l.key = r.key
+			JOIN golden_record g ON g.entity = l.entity AND g.key = l.key
+			WHERE l.base = '' OR substr(l.base, 1, 1) = '['`,
+			[keys.param, entity],
+		);
+		const moved: Array<{ key: string; system: string; base: string }> = [];
+		for (const row of rows) {
+			const record = byKey.get(String(row.key)) as GoldenRecord;
+			const oldText = String(row.golden_data);
+			const newText = this.print(record.data);
+			if (newText === oldText) continue;
+			const stored = String(row.base);
+			const base = decodeBase(stored, oldText, () => `${entity}/${String(row.key)} in ${String(row.system)} (${String(row.external_id)})`);
+			const base2 = encodeBase(base, JSON.stringify(base), record.data, newText);
+			if (base2 !== stored) moved.push({ key: String(row.key), system: String(row.system), base: base2 });
+		}
+		if (!moved.length) return;
+		const u = this.batch({ key: 'text', system: 'text', base: 'text' }, moved, (m) => m);
+		await this.sql.run(`UPDATE link SET base = r.base FROM ${u.from} WHERE link.entity = ? AND link.key = r.key AND link.system = r.system`, [u.param, entity]);
+	}
+
+	/** The data of the golden records of these links as it is now, as text and parsed (absent: no record yet). */
+	private async goldenOf(links: Link[]): Promise<Map<string, { text: string; data?: CanonicalData }>> {
+		const missing = new Map<string, { entity: string; key: string }>();
+		for (const l of links) {
+			const ref = `${l.entity}\u0000${l.key}`;
+			if (!this.goldenData.has(ref)) missing.set(ref, { entity: l.entity, key: l.key });
+		}
+		if (missing.size) {
+			const r = this.batch({ entity: 'text', key: 'text' }, [...missing.values()], (m) => m);
+			const rows = await this.sql.all(`SELECT g.entity, g.key, g.data FROM ${r.from} ${this.join} golden_record g ON g.entity = r.entity AND g.key = r.key`, [r.param]);
+			for (const row of rows) this.goldenData.set(`${String(row.entity)}\u0000${String(row.key)}`, { text: String(row.data) });
+		}
+		return this.goldenData;
+	}
+
+	/** How a link's base is stored now: by reference to its golden record's data where it can be (encodeBase). */
+	private storedBase(l: Link, golden: Map<string, { text: string; data?: CanonicalData }>): string {
+		const text = this.print(l.base);
+		const g = golden.get(`${l.entity}\u0000${l.key}`);
+		if (g === undefined) return text;
+		if (text === g.text) return text === '{}' ? text : '';
+		g.data ??= parse<CanonicalData>(g.text);
+		return encodeBase(l.base, text, g.data, g.text);
+	}
+
 	async saveLinks(links: Link[]): Promise<void> {
 		if (!links.length) return;
+		const golden = await this.goldenOf(links);
 		const r = this.batch(
 			{
 				entity: 'text',
 				key: 'text',
 				system: 'text',
 				external_id: 'text',
-				base: 'json',
+				base: 'text',
 				written_hash: 'text',
 				written_at: 'text',
 				source_at: 'text',
@@ -402,7 +521,7 @@ export class StoreTx {
 				key: l.key,
 				system: l.system,
 				external_id: l.externalId,
-				base: l.base,
+				base: this.storedBase(l, golden),
 				written_hash: l.writtenHash,
 				written_at: l.writtenAt,
 				source_at: l.sourceAt,
@@ -1145,7 +1264,7 @@ export class Store {
 		const params: SqlValue[] = [entity];
 		if (system) params.push(system);
 		const rows = await this.driver.all(
-			`SELECT * FROM link WHERE entity = ? ${system ? 'AND system = ?' : ''} ORDER BY key, system`,
+			`SELECT ${LINK_COLUMNS} FROM link l ${LINK_GOLDEN} WHERE l.entity = ? ${system ? 'AND l.system = ?' : ''} ORDER BY l.key, l.system`,
 			params,
 		);
 		return rows.map((row) => linkFromRow(row));
@@ -1157,7 +1276,7 @@ export class Store {
 	 */
 	async listLinksPage(entity: string, system: string, afterId: string, limit: number): Promise<Link[]> {
 		const rows = await this.driver.all(
-			`SELECT * FROM link WHERE entity = ? AND system = ? AND external_id > ? ORDER BY external_id LIMIT ?`,
+			`SELECT ${LINK_COLUMNS} FROM link l ${LINK_GOLDEN} WHERE l.entity = ? AND l.system = ? AND l.external_id > ? ORDER BY l.external_id LIMIT ?`,
 			[entity, system, afterId, limit],
 		);
 		return rows.map((row) => linkFromRow(row));
