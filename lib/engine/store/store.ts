@@ -196,7 +196,18 @@ function conflictFromRow(r: Record<string, unknown>): ConflictRecord {
 	};
 }
 
-function auditFromRow(r: Record<string, unknown>): AuditEntry {
+/**
+ * An audit entry's `after` is stored as `''` where it is its golden record's data at the time (a create,
+ * and the writes of that data to the other systems), until that data changes: saveGolden first stores the
+ * data it replaces in those entries (StoreTx.rebaseAudit).
+ */
+function auditFromRow(r: Record<string, unknown>, golden?: Map<string, string>): AuditEntry {
+	let after: AuditEntry['after'];
+	if (r.after === '') {
+		const text = golden?.get(`${String(r.entity)}\u0000${String(r.key)}`);
+		if (text === undefined) throw new Error(`The sync store's audit entry ${String(r.id)} (${String(r.entity)}/${String(r.key)}) refers to its golden record's data, but that record is missing`);
+		after = parse(text);
+	} else after = parseOrNull(r.after);
 	return {
 		id: Number(r.id),
 		at: String(r.at),
@@ -208,11 +219,27 @@ function auditFromRow(r: Record<string, unknown>): AuditEntry {
 		externalId: str(r.external_id),
 		action: String(r.action) as AuditEntry['action'],
 		before: parseOrNull(r.before),
-		after: parseOrNull(r.after),
+		after,
 		actor: str(r.actor),
 		outcome: String(r.outcome) as AuditEntry['outcome'],
 		error: str(r.error),
 	};
+}
+
+/** Audit rows as entries: the golden data the rows referring to it need is read in one statement. */
+async function auditFromRows(sql: Sql, rows: Array<Record<string, unknown>>): Promise<AuditEntry[]> {
+	const refs = new Map<string, { entity: string; key: string }>();
+	for (const r of rows) if (r.after === '' && r.key !== null && r.key !== undefined) refs.set(`${String(r.entity)}\u0000${String(r.key)}`, { entity: String(r.entity), key: String(r.key) });
+	const golden = new Map<string, string>();
+	if (refs.size) {
+		const columns = { entity: 'text', key: 'text' } as const;
+		const data = await sql.all(
+			`SELECT g.entity, g.key, g.data FROM ${sql.rows(columns, 'r')} ${sql.dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} golden_record g ON g.entity = r.entity AND g.key = r.key`,
+			[RowBatch.of(columns, [...refs.values()], (x) => x)],
+		);
+		for (const row of data) golden.set(`${String(row.entity)}\u0000${String(row.key)}`, String(row.data));
+	}
+	return rows.map((r) => auditFromRow(r, golden));
 }
 
 export const EMPTY_METRICS: RunMetrics = {
@@ -378,7 +405,9 @@ export class StoreTx {
 	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>, fresh?: ReadonlySet<string>): Promise<void> {
 		if (!records.length) return;
 		const entity = records[0].entity;
-		await this.rebaseLinks(entity, fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records);
+		const before = fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records;
+		await this.rebaseLinks(entity, before);
+		await this.rebaseAudit(entity, before);
 		const r = this.batch(
 			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text', sensitive_digest: 'text' },
 			records,
@@ -474,10 +503,29 @@ export class StoreTx {
 		await this.sql.run(`UPDATE link SET base = r.base FROM ${u.from} WHERE link.entity = ? AND link.key = r.key AND link.system = r.system`, [u.param, entity]);
 	}
 
+	/**
+	 * Before golden records' data changes: the audit entries whose `after` refers to it (auditFromRow)
+	 * get the data itself. Only records whose data this save changes (or may: not read in this transaction).
+	 */
+	private async rebaseAudit(entity: string, records: GoldenRecord[]): Promise<void> {
+		const changing = records.filter((g) => this.goldenData.get(`${entity}\u0000${g.key}`)?.text !== this.print(g.data));
+		if (!changing.length) return;
+		const r = this.keyBatch(changing.map((g) => g.key));
+		await this.sql.run(
+			this.sql.dialect === 'sqlite'
+				? `UPDATE audit SET after = (SELECT g.data FROM golden_record g WHERE g.entity = audit.entity AND g.key = audit.key)
+					WHERE rowid IN (SELECT a.rowid FROM ${r.from} CROSS JOIN audit a ON a.entity = ? AND a.key = r.key AND a.after = '')`
+				: `UPDATE audit a SET after = g.data FROM ${r.from} JOIN golden_record g ON g.entity = ? AND g.key = r.key
+					WHERE a.entity = g.entity AND a.key = g.key AND a.after = ''`,
+			[r.param, entity],
+		);
+	}
+
 	/** The data of the golden records of these links as it is now, as text and parsed (absent: no record yet). */
-	private async goldenOf(links: Link[]): Promise<Map<string, { text: string; data?: CanonicalData }>> {
+	private async goldenOf(links: ReadonlyArray<{ entity: string; key: string | null }>): Promise<Map<string, { text: string; data?: CanonicalData }>> {
 		const missing = new Map<string, { entity: string; key: string }>();
 		for (const l of links) {
+			if (l.key === null) continue;
 			const ref = `${l.entity}\u0000${l.key}`;
 			if (!this.goldenData.has(ref)) missing.set(ref, { entity: l.entity, key: l.key });
 		}
@@ -587,6 +635,12 @@ export class StoreTx {
 
 	async insertAudit(entries: AuditEntry[]): Promise<void> {
 		if (!entries.length) return;
+		const golden = await this.goldenOf(entries.filter((e) => e.after !== null && e.key !== null));
+		const storedAfter = (e: AuditEntry): string | null => {
+			if (e.after === null || e.after === undefined) return null;
+			const text = this.print(e.after);
+			return e.key !== null && text !== '{}' && golden.get(`${e.entity}\u0000${e.key}`)?.text === text ? '' : text;
+		};
 		const r = this.batch(
 			{
 				at: 'text',
@@ -598,7 +652,7 @@ export class StoreTx {
 				external_id: 'text',
 				action: 'text',
 				before: 'json',
-				after: 'json',
+				after: 'text',
 				actor: 'text',
 				outcome: 'text',
 				error: 'text',
@@ -614,7 +668,7 @@ export class StoreTx {
 				external_id: e.externalId,
 				action: e.action,
 				before: e.before,
-				after: e.after,
+				after: storedAfter(e),
 				actor: e.actor,
 				outcome: e.outcome,
 				error: e.error,
@@ -769,7 +823,7 @@ export class StoreTx {
 		const { where, params } = auditFilter(query, [`sync = ?`, `action IN ('write', 'rollback')`, `outcome = 'ok'`], [query.sync]);
 		params.push(query.limit);
 		const rows = await this.sql.all(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`, params);
-		return rows.map(auditFromRow);
+		return auditFromRows(this.sql, rows);
 	}
 
 	/**
@@ -1289,7 +1343,7 @@ export class Store {
 			`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
 			params,
 		);
-		return rows.map(auditFromRow);
+		return auditFromRows(this.driver, rows);
 	}
 
 	async listConflicts(query: ConflictQuery = {}): Promise<ConflictRecord[]> {
@@ -1357,7 +1411,7 @@ export class Store {
 	/** The latest audit entries of a sync whose outcome is `failed` (a Mapper refused the record, or a write failed). */
 	async failedRecords(sync: string, limit = 50): Promise<AuditEntry[]> {
 		const rows = await this.driver.all(`SELECT * FROM audit WHERE sync = ? AND outcome = 'failed' ORDER BY id DESC LIMIT ?`, [sync, limit]);
-		return rows.map(auditFromRow);
+		return auditFromRows(this.driver, rows);
 	}
 
 	/** How many audit entries of each of these runs failed. */

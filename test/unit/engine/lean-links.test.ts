@@ -76,6 +76,13 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('a schema 12
 		);
 	const baseOf = async (externalId: string) => (await store.listLinks('contact')).find((l) => l.externalId === externalId)!.base;
 	const written = (item: SyncItem, at: string): WriteResult => ({ entity: item.entity, system: item.system, key: item.key as string, op: item.op, id: item.id, data: item.data, changedAt: at });
+	/** The fixture's audit entries as the store reads them now (inserted in order: the same ids), and how many are stored by reference. */
+	const fixtureAudit = async () => {
+		const entries = (await store.audit({ limit: 1000 })).reverse().slice(0, FIXTURE.tables.audit.length);
+		const [{ n }] = await store.driver.all<{ n: number }>(`SELECT count(*) AS n FROM audit WHERE after = ''`);
+		return { entries: entries.map((e) => [e.action, e.system, e.before, e.after]), byReference: Number(n) };
+	};
+	const FIXTURE_AUDIT = FIXTURE.tables.audit.map((a) => [a.action, a.system, a.before === null ? null : JSON.parse(String(a.before)), a.after === null ? null : JSON.parse(String(a.after))]);
 	const o = (runId: string) => ({ ...options({ systems: ['crm', 'erp', 'shop'], policy: { kind: 'priority' as const, priority: ['crm', 'erp', 'shop'] } }), runId });
 
 	beforeAll(async () => {
@@ -119,6 +126,10 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('a schema 12
 			expect(link.key).toBe(old.key);
 		}
 		expect(await store.unreadLinks('contact', 'shop')).toEqual(['shop-cy']);
+		const audit = await fixtureAudit();
+		expect(audit.entries).toEqual(FIXTURE_AUDIT);
+		// The creates and the writes of the records' data as it still is: ada's and dee's four, cy's create.
+		expect(audit.byReference).toBeGreaterThanOrEqual(5);
 	});
 
 	it('syncs on: the write shop missed is made, an edit keeps the other links\' older bases until they are written', async () => {
@@ -152,5 +163,16 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('a schema 12
 		await commit(store, { sync: 'contacts', runId: 'run-7' }, r.changes.map((c) => written(c.item, T(41))));
 		expect(Object.values(await rawLinks()).filter((b) => b !== '')).toEqual([]);
 		expect(await store.getGolden('contact', ada.key)).toMatchObject({ data: { ...ada.base, name: 'Ada Lovelace', phone: '+47 12345678' } });
+		// Every audit entry still says what it said, though the golden records they referred to moved on.
+		expect((await fixtureAudit()).entries).toEqual(FIXTURE_AUDIT);
+		const adaLog = await store.audit({ key: ada.key, action: 'write', limit: 100 });
+		expect(adaLog.map((e) => [e.system, e.outcome, e.after?.name, e.after?.phone]).reverse()).toEqual([
+			['erp', 'ok', 'ADA', '+47 10000000'],
+			['shop', 'ok', 'ADA', '+47 10000000'],
+			['erp', 'ok', 'Ada Lovelace', '+47 10000000'],
+			['shop', 'failed', undefined, undefined],
+			['erp', 'ok', 'Ada Lovelace', '+47 12345678'],
+			['shop', 'ok', 'Ada Lovelace', '+47 12345678'],
+		]);
 	});
 });
