@@ -168,11 +168,13 @@ export const MIGRATIONS: readonly Migration[] = [
 	},
 	{
 		version: 13,
-		description: "a link's base and an audit entry's after by reference: '' where it is its golden record's data (most), a link's a field diff where that is shorter (see encodeBase and auditFromRow in store.ts)",
+		description: "a link's base, an audit entry's after and a planned change's data by reference: '' where it is its golden record's data (most), a link's a field diff where that is shorter (see encodeBase, auditFromRow and savePlanned in store.ts)",
 		statements: [
 			`UPDATE link SET base = '' WHERE base <> '{}' AND base = (SELECT g.data FROM golden_record g WHERE g.entity = link.entity AND g.key = link.key)`,
 			`UPDATE audit SET after = '' WHERE key IS NOT NULL AND after IS NOT NULL AND after <> '{}'
 				AND after = (SELECT g.data FROM golden_record g WHERE g.entity = audit.entity AND g.key = audit.key)`,
+			`UPDATE planned_change SET data = '' WHERE data <> '{}'
+				AND data = (SELECT g.data FROM golden_record g WHERE g.entity = planned_change.entity AND g.key = planned_change.key)`,
 		],
 	},
 ];

@@ -199,7 +199,7 @@ function conflictFromRow(r: Record<string, unknown>): ConflictRecord {
 /**
  * An audit entry's `after` is stored as `''` where it is its golden record's data at the time (a create,
  * and the writes of that data to the other systems), until that data changes: saveGolden first stores the
- * data it replaces in those entries (StoreTx.rebaseAudit).
+ * data it replaces in those entries (StoreTx.ownCopies).
  */
 function auditFromRow(r: Record<string, unknown>, golden?: Map<string, string>): AuditEntry {
 	let after: AuditEntry['after'];
@@ -224,6 +224,10 @@ function auditFromRow(r: Record<string, unknown>, golden?: Map<string, string>):
 		outcome: String(r.outcome) as AuditEntry['outcome'],
 		error: str(r.error),
 	};
+}
+
+function missingGolden(r: Record<string, unknown>): never {
+	throw new Error(`The sync store's planned change of ${String(r.entity)}/${String(r.key)} for ${String(r.system)} refers to its golden record's data, but that record is missing`);
 }
 
 /** Audit rows as entries: the golden data the rows referring to it need is read in one statement. */
@@ -407,7 +411,7 @@ export class StoreTx {
 		const entity = records[0].entity;
 		const before = fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records;
 		await this.rebaseLinks(entity, before);
-		await this.rebaseAudit(entity, before);
+		await this.ownCopies(entity, before);
 		const r = this.batch(
 			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text', sensitive_digest: 'text' },
 			records,
@@ -504,21 +508,27 @@ export class StoreTx {
 	}
 
 	/**
-	 * Before golden records' data changes: the audit entries whose `after` refers to it (auditFromRow)
-	 * get the data itself. Only records whose data this save changes (or may: not read in this transaction).
+	 * Before golden records' data changes: the audit entries whose `after` and the planned changes whose
+	 * data refer to it (auditFromRow, plannedChanges) get the data itself. Only records whose data this save
+	 * changes (or may: not read in this transaction).
 	 */
-	private async rebaseAudit(entity: string, records: GoldenRecord[]): Promise<void> {
+	private async ownCopies(entity: string, records: GoldenRecord[]): Promise<void> {
 		const changing = records.filter((g) => this.goldenData.get(`${entity}\u0000${g.key}`)?.text !== this.print(g.data));
 		if (!changing.length) return;
-		const r = this.keyBatch(changing.map((g) => g.key));
-		await this.sql.run(
-			this.sql.dialect === 'sqlite'
-				? `UPDATE audit SET after = (SELECT g.data FROM golden_record g WHERE g.entity = audit.entity AND g.key = audit.key)
-					WHERE rowid IN (SELECT a.rowid FROM ${r.from} CROSS JOIN audit a ON a.entity = ? AND a.key = r.key AND a.after = '')`
-				: `UPDATE audit a SET after = g.data FROM ${r.from} JOIN golden_record g ON g.entity = ? AND g.key = r.key
-					WHERE a.entity = g.entity AND a.key = g.key AND a.after = ''`,
-			[r.param, entity],
-		);
+		for (const [table, column] of [
+			['audit', 'after'],
+			['planned_change', 'data'],
+		]) {
+			const r = this.keyBatch(changing.map((g) => g.key));
+			await this.sql.run(
+				this.sql.dialect === 'sqlite'
+					? `UPDATE ${table} SET ${column} = (SELECT g.data FROM golden_record g WHERE g.entity = ${table}.entity AND g.key = ${table}.key)
+						WHERE rowid IN (SELECT t.rowid FROM ${r.from} CROSS JOIN ${table} t ON t.entity = ? AND t.key = r.key AND t.${column} = '')`
+					: `UPDATE ${table} t SET ${column} = g.data FROM ${r.from} JOIN golden_record g ON g.entity = ? AND g.key = r.key
+						WHERE t.entity = g.entity AND t.key = g.key AND t.${column} = ''`,
+				[r.param, entity],
+			);
+		}
 	}
 
 	/** The data of the golden records of these links as it is now, as text and parsed (absent: no record yet). */
@@ -757,10 +767,16 @@ export class StoreTx {
 		]);
 	}
 
+	/** Stores planned changes; a change's data is `''` where it is its golden record's data (see ownCopies). */
 	async savePlanned(changes: PlannedChange[]): Promise<void> {
 		if (!changes.length) return;
+		const golden = await this.goldenOf(changes);
+		const storedData = (c: PlannedChange): string => {
+			const text = this.print(c.data);
+			return text !== '{}' && golden.get(`${c.entity}\u0000${c.key}`)?.text === text ? '' : text;
+		};
 		const r = this.batch(
-			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'json', status: 'text', created_at: 'text', sensitive_digest: 'text', action: 'text' },
+			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'text', status: 'text', created_at: 'text', sensitive_digest: 'text', action: 'text' },
 			changes,
 			(c) => ({
 				run_id: c.runId,
@@ -768,7 +784,7 @@ export class StoreTx {
 				key: c.key,
 				system: c.system,
 				op: c.op,
-				data: c.data,
+				data: storedData(c),
 				status: c.status,
 				created_at: c.createdAt,
 				sensitive_digest: digestText(c.sensitiveDigest),
@@ -791,7 +807,9 @@ export class StoreTx {
 		if (!refs.length) return [];
 		const r = this.batch({ entity: 'text', key: 'text', system: 'text' }, refs, (ref) => ref);
 		const rows = await this.sql.all(
-			`SELECT p.* FROM ${r.from} ${this.join} planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system`,
+			`SELECT p.*, CASE WHEN p.data = '' THEN g.data END AS golden_data
+			FROM ${r.from} ${this.join} planned_change p ON p.run_id = ? AND p.entity = r.entity AND p.key = r.key AND p.system = r.system
+			LEFT JOIN golden_record g ON g.entity = p.entity AND g.key = p.key`,
 			[r.param, runId],
 		);
 		// A record planned for several targets has the same text in each: read it once, share it (never changed).
@@ -807,7 +825,7 @@ export class StoreTx {
 			key: String(r.key),
 			system: String(r.system),
 			op: String(r.op) as PlannedChange['op'],
-			data: data(r.data),
+			data: data(r.data === '' ? (r.golden_data ?? missingGolden(r)) : r.data),
 			status: String(r.status) as PlannedChange['status'],
 			createdAt: String(r.created_at),
 			sensitiveDigest: parseOrNull<SensitiveDigest>(r.sensitive_digest),

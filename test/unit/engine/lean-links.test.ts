@@ -1,7 +1,7 @@
 /**
- * Links by reference to their golden record (store migration 13): the stored forms (encodeBase /
- * decodeBase), and a store written by the package at schema version 12 (test/fixtures/store-v12.json,
- * every link holding its whole base) migrated in place and synced on, on both backends.
+ * Links, audit entries and planned changes by reference to their golden record (store migration 13): a
+ * link's stored forms (encodeBase / decodeBase), and a store written by the package at schema version 12
+ * (test/fixtures/store-v12.json, whole copies everywhere) migrated in place and synced on, on both backends.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +126,11 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('a schema 12
 			expect(link.key).toBe(old.key);
 		}
 		expect(await store.unreadLinks('contact', 'shop')).toEqual(['shop-cy']);
+		// The change shop's failed write left planned reads back as it was (stored by reference now).
+		const [old] = FIXTURE.tables.planned_change;
+		const [planned] = await store.transaction((tx) => tx.plannedChanges(String(old.run_id), [{ entity: 'contact', key: String(old.key), system: String(old.system) }]));
+		expect(planned).toMatchObject({ status: old.status, data: JSON.parse(String(old.data)) });
+		expect((await store.driver.all<{ data: string }>(`SELECT data FROM planned_change`)).map((p) => p.data)).toEqual(['']);
 		const audit = await fixtureAudit();
 		expect(audit.entries).toEqual(FIXTURE_AUDIT);
 		// The creates and the writes of the records' data as it still is: ada's and dee's four, cy's create.
@@ -157,7 +162,12 @@ describe.each(BACKENDS.map((make) => [make().name, make] as const))('a schema 12
 		expect(raw['erp-ada']).toBe('');
 		expect(await baseOf('shop-ada')).toEqual(ada.base);
 		// Another crm edit of ada moves the golden record again: shop's base is re-expressed, still the old name.
+		const planned = () => store.transaction((tx) => tx.plannedChanges('run-6', [{ entity: 'contact', key: ada.key, system: 'shop' }]));
+		expect((await planned()).map((c) => [c.status, c.data])).toEqual([['failed', { ...ada.base, name: 'Ada Lovelace' }]]);
+		expect((await store.driver.all<{ data: string }>(`SELECT data FROM planned_change WHERE run_id = 'run-6'`)).map((p) => p.data)).toEqual(['']);
 		r = await resolve(store, o('run-7'), [change('crm', 'c-ada', { ...ada.base, name: 'Ada Lovelace', phone: '+47 12345678' }, { changedAt: T(40) })]);
+		// The failed change of run 6 keeps the data it was planned with, now its own copy.
+		expect((await planned()).map((c) => [c.status, c.data])).toEqual([['failed', { ...ada.base, name: 'Ada Lovelace' }]]);
 		expect(JSON.parse((await rawLinks())['shop-ada'])).toEqual([{ name: 'ADA', phone: '+47 10000000' }, []]);
 		expect(await baseOf('shop-ada')).toEqual(ada.base);
 		await commit(store, { sync: 'contacts', runId: 'run-7' }, r.changes.map((c) => written(c.item, T(41))));
