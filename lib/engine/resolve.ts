@@ -797,6 +797,11 @@ export class Batch {
 			const holds = (c: { kind: ConflictKind; item: SyncItem }) => c.kind === 'field' || ((c.kind === 'edit-delete' || c.kind === 'delete-approval') && c.item.op === 'delete');
 			for (const c of this.openConflicts.get(key) ?? []) if (holds(c)) pending.add(c.system);
 			for (const c of this.openInBatch.get(key) ?? []) if (holds(c)) pending.add(c.system);
+			// A record no system's copy of has been read in full (first seen through a change of some of its
+			// fields: the trigger's Payload Holds = Changed Fields Only): its golden record lacks every value
+			// no change carried, so it is written nowhere (no half record created in another system) until a
+			// read in full — Get Changes reads such records by id (Store.unreadLinks).
+			if (!golden.deleted && links.size > 0 && ![...links.values()].some((l) => !isUnread(l) && !expectedVersion(l).wait)) continue;
 			for (const system of this.options.systems) {
 				const link = links.get(system) ?? null;
 				if (this.holdBack.get(key)?.has(system) || pending.has(system)) continue;

@@ -401,7 +401,7 @@ export class DataSyncTrigger implements INodeType {
 							},
 						],
 						description:
-							'Whether a change carries the whole record or only what changed. With Changed Fields Only, a record first seen through this trigger is not taken as read in full: the sync writes to it only after the poll or a Refresh has read it whole, so no value it holds that no webhook carried is overwritten.',
+							'Whether a change carries the whole record or only what changed. With Changed Fields Only, a record first seen through this trigger is not taken as read in full: the sync writes to it, and creates it in the other systems, only after the poll or a Refresh has read it whole, so no value it holds that no webhook carried is overwritten and no system gets a half record.',
 					},
 					{
 						displayName: 'Op Header',

@@ -132,12 +132,28 @@ describeOnBackends('overtaken deliveries on %s', (ctx) => {
 		expect((await ctx.store.getGolden('contact', key))?.data).toMatchObject({ name: 'Wen', city: 'Lima', phone: '5' });
 	});
 
-	it('a record first seen through a change of some fields (trace.partial) is not written until read whole', async () => {
+	it('a record first seen through a change of some fields (trace.partial) is written nowhere until read whole: no half record in another system', async () => {
+		const partial = { trace: { runId: 'r', origin: 'crm', hops: 0, partial: true } };
+		const first = await run([change('crm', 'c-h', { email: 'h@x.io', name: 'Hal' }, { changedAt: at(5), ...partial })]);
+		expect(first.changes).toEqual([]);
+		expect(await ctx.store.unreadLinks('contact', 'crm')).toEqual(['c-h']);
+		// A second partial change: still nothing known in full, still nothing written.
+		expect((await run([change('crm', 'c-h', { phone: '9' }, { changedAt: at(6), ...partial })])).changes).toEqual([]);
+		// crm's whole row, read by id at the poll: now erp gets the whole record.
+		const whole = await run([change('crm', 'c-h', { email: 'h@x.io', name: 'Hal', phone: '9', city: 'Rome' }, { changedAt: at(6) })]);
+		expect(whole.changes.map((c) => [c.item.system, c.item.id, c.item.data])).toEqual([['erp', null, { email: 'h@x.io', name: 'Hal', phone: '9', city: 'Rome' }]]);
+		expect(await ctx.store.unreadLinks('contact', 'crm')).toEqual([]);
+	});
+
+	it('a record one system first sees through a change of some fields and another holds whole: the other is written, the first not until read whole', async () => {
 		const first = await run([change('crm', 'c-p', { email: 'p@x.io', name: 'Pia' }, { changedAt: at(5), trace: { runId: 'r', origin: 'crm', hops: 0, partial: true } })]);
-		const key = first.changes[0].item.key as string;
+		expect(first.changes).toEqual([]);
 		expect(await ctx.store.findLink('contact', 'crm', 'c-p')).toMatchObject({ partial: { readAt: null } });
-		// erp's copy changes: nothing is planned to crm, whose other fields the store never saw.
+		// erp's copy of the same contact (found by its e-mail) is read whole: nothing is planned to crm,
+		// whose other fields the store never saw.
 		const edit = await run([change('erp', 'erp-p@x.io', { email: 'p@x.io', name: 'Pia', phone: '77' }, { changedAt: '2031-03-01T11:00:00.000Z' })]);
+		const key = (await ctx.store.findLink('contact', 'erp', 'erp-p@x.io'))!.key;
+		expect((await ctx.store.findLink('contact', 'crm', 'c-p'))!.key).toBe(key);
 		expect(edit.changes.filter((c) => c.item.system === 'crm')).toEqual([]);
 		expect(await ctx.store.unreadLinks('contact', 'crm')).toEqual(['c-p']);
 		// crm's whole row, read by id at the poll: merged, and now the phone is written to crm.
