@@ -12,7 +12,7 @@
  *
  * The hash is SHA-256 (hex) of the JSON text of that canonical form.
  */
-import { createHmac, hash } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 
 const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -188,7 +188,17 @@ export function canonicalHash(value: unknown): string {
  * fields are in the store's base snapshots would let a sensitive value be found by trying guesses.
  */
 export function keyedHash(secret: string, value: unknown): string {
-	return createHmac('sha256', Buffer.from(secret, 'hex')).update(canonicalJson(value)).digest('hex');
+	return createHmac('sha256', secretKey(secret)).update(canonicalJson(value)).digest('hex');
+}
+
+/**
+ * The secret as a key object, made once per secret: given as bytes, every HMAC imports the key again
+ * (about 18 µs of a 20 µs HMAC on Node 24, i.e. 0.2 s of a Loop Guard page of 5,000 records).
+ */
+let lastSecret: { text: string; key: KeyObject } | undefined;
+function secretKey(secret: string): KeyObject {
+	if (lastSecret?.text !== secret) lastSecret = { text: secret, key: createSecretKey(Buffer.from(secret, 'hex')) };
+	return lastSecret.key;
 }
 
 /**

@@ -9,7 +9,7 @@
  * The same secret keys the Loop Guard's hashes of whole records (written hash, delivery marks: keyedHash
  * in hash.ts), which would otherwise let a sensitive value be guessed against the record's stored fields.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { canonicalValue } from './hash';
 import type { CanonicalData, SensitiveDigest } from './store/types';
 
@@ -20,13 +20,14 @@ export function newSecret(): string {
 }
 
 export class SensitiveDigests {
-	private readonly key: Buffer;
+	/** A key object, made once: given as bytes, every HMAC would import the key again (most of its cost). */
+	private readonly key: KeyObject;
 
 	constructor(
 		secret: string,
 		private readonly entity: string,
 	) {
-		this.key = Buffer.from(secret, 'hex');
+		this.key = createSecretKey(Buffer.from(secret, 'hex'));
 	}
 
 	private digest(salt: string, field: string, value: unknown): string {
