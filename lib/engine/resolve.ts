@@ -860,7 +860,7 @@ export class Batch {
 	async save(changes: ResolvedChange[]): Promise<void> {
 		const goldens = [...this.dirtyGolden].map((k) => this.golden.get(k) as GoldenRecord);
 		const matchRows = goldens.filter((g) => !g.deleted).flatMap((g) => this.matchValues(g.data).map((m) => ({ key: g.key, ...m })));
-		await this.tx.saveGolden(goldens, matchRows, this.created);
+		await this.tx.saveGolden(goldens, matchRows, this.created, [...this.dirtyLinks.values(), ...this.removedLinks.values()]);
 		await this.tx.deleteLinks(this.entity, [...this.removedLinks.values()]);
 		await this.tx.saveTombstones(this.newTombstones);
 		await this.tx.saveLinks([...this.dirtyLinks.values()]);

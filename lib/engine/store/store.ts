@@ -52,6 +52,9 @@ function parseJson<T>(text: unknown, texts: JsonTexts | undefined): T {
 }
 
 type Origins = GoldenRecord['fields'];
+
+/** A golden record's data as text and, once needed, parsed. */
+type GoldenData = { text: string; data?: CanonicalData };
 type Origin = Origins[string];
 
 /**
@@ -63,15 +66,22 @@ type Origin = Origins[string];
 export function packOrigins(data: Record<string, unknown>, fields: Origins): Origins | [Origin, Record<string, Origin | null>] {
 	const keys = Object.keys(fields);
 	if (keys.length < 2) return fields;
-	const tally = new Map<string, { origin: Origin; n: number }>();
-	for (const k of keys) {
-		const o = fields[k];
-		const id = `${o.system}\u0000${o.at}`;
-		const t = tally.get(id);
-		if (t) t.n++;
-		else tally.set(id, { origin: o, n: 1 });
+	// Most records have one origin for every field: then that is the common one, found without a tally.
+	const first = fields[keys[0]];
+	let one = true;
+	for (const k of keys) if (fields[k].system !== first.system || fields[k].at !== first.at) one = false;
+	let common = { origin: first, n: keys.length };
+	if (!one) {
+		const tally = new Map<string, { origin: Origin; n: number }>();
+		for (const k of keys) {
+			const o = fields[k];
+			const id = `${o.system}\u0000${o.at}`;
+			const t = tally.get(id);
+			if (t) t.n++;
+			else tally.set(id, { origin: o, n: 1 });
+		}
+		common = [...tally.values()].reduce((a, b) => (b.n > a.n ? b : a));
 	}
-	const common = [...tally.values()].reduce((a, b) => (b.n > a.n ? b : a));
 	if (common.n < 2) return fields;
 	const same = (o: Origin | undefined) => o !== undefined && o.system === common.origin.system && o.at === common.origin.at;
 	const exceptions: Record<string, Origin | null> = {};
@@ -126,7 +136,7 @@ export function encodeBase(base: CanonicalData, baseText: string, golden: Canoni
 	if (baseText === goldenText) return '';
 	const set: CanonicalData = {};
 	for (const k of Object.keys(base)) {
-		if (!Object.prototype.hasOwnProperty.call(golden, k) || JSON.stringify(base[k]) !== JSON.stringify(golden[k])) {
+		if (!Object.prototype.hasOwnProperty.call(golden, k) || !sameJson(base[k], golden[k])) {
 			Object.defineProperty(set, k, { value: base[k], enumerable: true, writable: true, configurable: true });
 		}
 	}
@@ -134,6 +144,25 @@ export function encodeBase(base: CanonicalData, baseText: string, golden: Canoni
 	if (unset.length === 0 && Object.keys(set).length === 0) return '';
 	const diff = JSON.stringify([set, unset]);
 	return diff.length < baseText.length ? diff : baseText;
+}
+
+/** Whether two JSON values print as the same JSON text (objects: the same keys in the same order), without printing them. */
+function sameJson(a: unknown, b: unknown): boolean {
+	if (a === b) return true;
+	if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+	if (Array.isArray(a)) {
+		if (!Array.isArray(b) || a.length !== b.length) return false;
+		for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+		return true;
+	}
+	if (Array.isArray(b)) return false;
+	const ka = Object.keys(a);
+	const kb = Object.keys(b);
+	if (ka.length !== kb.length) return false;
+	for (let i = 0; i < ka.length; i++) {
+		if (ka[i] !== kb[i] || !sameJson((a as Record<string, unknown>)[ka[i]], (b as Record<string, unknown>)[kb[i]])) return false;
+	}
+	return true;
 }
 
 /** A link's base from its stored form (see encodeBase) and its golden record's data (null: no such record). */
@@ -282,7 +311,31 @@ export class StoreTx {
 	 * The data of golden records as it is now in this transaction (read or written in it), as text and,
 	 * once needed, parsed: what a link's base is stored against (encodeBase).
 	 */
-	private readonly goldenData = new Map<string, { text: string; data?: CanonicalData }>();
+	private readonly goldenData = new Map<string, Map<string, GoldenData>>();
+
+	/** A golden record's data as it is now in this transaction (see goldenData), where the transaction has it. */
+	private goldenAt(entity: string, key: string): GoldenData | undefined {
+		return this.goldenData.get(entity)?.get(key);
+	}
+
+	private setGoldenAt(entity: string, key: string, data: GoldenData): void {
+		let byKey = this.goldenData.get(entity);
+		if (byKey === undefined) this.goldenData.set(entity, (byKey = new Map()));
+		byKey.set(key, data);
+	}
+
+	/**
+	 * The stored base (encodeBase) of every link of the records whose links were all read in this
+	 * transaction (linksByKey), kept up to date as the transaction writes links: rebaseLinks works from it
+	 * instead of reading those links again. What was read stays what is stored, but for the transaction's
+	 * own writes: Postgres runs it SERIALIZABLE, SQLite one transaction at a time.
+	 */
+	private readonly linkBases = new Map<string, Map<string, Map<string, string>>>();
+
+	/** The stored bases of a record's links by system (see linkBases), where the transaction has them all. */
+	private basesOf(entity: string, key: string): Map<string, string> | undefined {
+		return this.linkBases.get(entity)?.get(key);
+	}
 
 	constructor(
 		readonly sql: Sql,
@@ -366,6 +419,10 @@ export class StoreTx {
 			r.param,
 			entity,
 		]);
+		let bases = this.linkBases.get(entity);
+		if (bases === undefined) this.linkBases.set(entity, (bases = new Map()));
+		for (const key of keys) bases.set(key, new Map());
+		for (const row of rows) bases.get(String(row.key))?.set(String(row.system), String(row.base));
 		return rows.map((row) => linkFromRow(row));
 	}
 
@@ -386,7 +443,7 @@ export class StoreTx {
 		const rows = await this.sql.all(`SELECT g.* FROM ${r.from} ${this.join} golden_record g ON g.entity = ? AND g.key = r.key`, [r.param, entity]);
 		return rows.map((row) => {
 			const record = goldenFromRow(row);
-			this.goldenData.set(`${entity}\u0000${record.key}`, { text: String(row.data) });
+			this.setGoldenAt(entity, record.key, { text: String(row.data) });
 			return record;
 		});
 	}
@@ -404,13 +461,26 @@ export class StoreTx {
 
 	/**
 	 * Stores golden records, and makes their match values exactly `matchValues`. `fresh`: keys of records
-	 * created in this transaction, which have no match values stored yet.
+	 * created in this transaction, which have no match values stored yet. `relinked`: the links (key and
+	 * system) the caller saves or deletes next in this transaction (saveLinks, deleteLinks), whose bases
+	 * are then written against the new data: not re-expressed first.
 	 */
-	async saveGolden(records: GoldenRecord[], matchValues: Array<{ key: string; field: string; value: string }>, fresh?: ReadonlySet<string>): Promise<void> {
+	async saveGolden(
+		records: GoldenRecord[],
+		matchValues: Array<{ key: string; field: string; value: string }>,
+		fresh?: ReadonlySet<string>,
+		relinked?: Iterable<{ key: string; system: string }>,
+	): Promise<void> {
 		if (!records.length) return;
 		const entity = records[0].entity;
 		const before = fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records;
-		await this.rebaseLinks(entity, before);
+		const next = new Map<string, Set<string>>();
+		for (const l of relinked ?? []) {
+			const systems = next.get(l.key);
+			if (systems) systems.add(l.system);
+			else next.set(l.key, new Set([l.system]));
+		}
+		await this.rebaseLinks(entity, before, next);
 		await this.ownCopies(entity, before);
 		const r = this.batch(
 			{ entity: 'text', key: 'text', data: 'json', fields: 'json', version: 'int', deleted: 'int', updated_at: 'text', sensitive_digest: 'text' },
@@ -436,7 +506,7 @@ export class StoreTx {
 				sensitive_digest = excluded.sensitive_digest`,
 			[r.param],
 		);
-		for (const g of records) this.goldenData.set(`${g.entity}\u0000${g.key}`, { text: this.print(g.data), data: g.data });
+		for (const g of records) this.setGoldenAt(g.entity, g.key, { text: this.print(g.data), data: g.data });
 		// The match values of these records become exactly `matchValues`. Most saves leave them as they
 		// were (an update of other fields), so only the difference is written, not every row again.
 		const known = fresh?.size ? records.filter((g) => !fresh.has(g.key)) : records;
@@ -481,30 +551,47 @@ export class StoreTx {
 	 * Before golden records' data changes: the links whose base refers to it (encodeBase) are stored
 	 * against the new data instead, so each still means the base it had.
 	 */
-	private async rebaseLinks(entity: string, records: GoldenRecord[]): Promise<void> {
+	private async rebaseLinks(entity: string, records: GoldenRecord[], relinked: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
 		if (!records.length) return;
 		const byKey = new Map(records.map((g) => [g.key, g]));
-		const keys = this.keyBatch([...byKey.keys()]);
-		const rows = await this.sql.all(
-			`SELECT l.key, l.system, l.external_id, l.base, g.data AS golden_data FROM ${keys.from} ${this.join} link l ON l.entity = ? AND l.key = r.key
-			JOIN golden_record g ON g.entity = l.entity AND g.key = l.key
-			WHERE l.base = '' OR substr(l.base, 1, 1) = '['`,
-			[keys.param, entity],
-		);
+		// The links by reference of these records, with their golden record's data as stored: from what this
+		// transaction read and wrote where it has all of a record's links and its data, from the store otherwise.
+		const refs: Array<{ key: string; system: string; stored: string; oldText: string }> = [];
+		const unread: string[] = [];
+		for (const key of byKey.keys()) {
+			const bases = this.basesOf(entity, key);
+			const golden = this.goldenAt(entity, key);
+			if (bases === undefined || golden === undefined) {
+				unread.push(key);
+				continue;
+			}
+			for (const [system, stored] of bases) if (byReference(stored)) refs.push({ key, system, stored, oldText: golden.text });
+		}
+		if (unread.length) {
+			const keys = this.keyBatch(unread);
+			const rows = await this.sql.all(
+				`SELECT l.key, l.system, l.base, g.data AS golden_data FROM ${keys.from} ${this.join} link l ON l.entity = ? AND l.key = r.key
+				JOIN golden_record g ON g.entity = l.entity AND g.key = l.key
+				WHERE l.base = '' OR substr(l.base, 1, 1) = '['`,
+				[keys.param, entity],
+			);
+			for (const row of rows) refs.push({ key: String(row.key), system: String(row.system), stored: String(row.base), oldText: String(row.golden_data) });
+		}
 		const moved: Array<{ key: string; system: string; base: string }> = [];
-		for (const row of rows) {
-			const record = byKey.get(String(row.key)) as GoldenRecord;
-			const oldText = String(row.golden_data);
+		for (const ref of refs) {
+			if (relinked.get(ref.key)?.has(ref.system)) continue;
+			const record = byKey.get(ref.key) as GoldenRecord;
 			const newText = this.print(record.data);
-			if (newText === oldText) continue;
-			const stored = String(row.base);
-			const base = decodeBase(stored, oldText, () => `${entity}/${String(row.key)} in ${String(row.system)} (${String(row.external_id)})`);
-			const base2 = encodeBase(base, JSON.stringify(base), record.data, newText);
-			if (base2 !== stored) moved.push({ key: String(row.key), system: String(row.system), base: base2 });
+			if (newText === ref.oldText) continue;
+			const base = decodeBase(ref.stored, ref.oldText, () => `${entity}/${ref.key} in ${ref.system}`);
+			// A base that is the old data has that data's text.
+			const base2 = encodeBase(base, ref.stored === '' ? ref.oldText : JSON.stringify(base), record.data, newText);
+			if (base2 !== ref.stored) moved.push({ key: ref.key, system: ref.system, base: base2 });
 		}
 		if (!moved.length) return;
 		const u = this.batch({ key: 'text', system: 'text', base: 'text' }, moved, (m) => m);
 		await this.sql.run(`UPDATE link SET base = r.base FROM ${u.from} WHERE link.entity = ? AND link.key = r.key AND link.system = r.system`, [u.param, entity]);
+		for (const m of moved) this.basesOf(entity, m.key)?.set(m.system, m.base);
 	}
 
 	/**
@@ -513,7 +600,7 @@ export class StoreTx {
 	 * changes (or may: not read in this transaction).
 	 */
 	private async ownCopies(entity: string, records: GoldenRecord[]): Promise<void> {
-		const changing = records.filter((g) => this.goldenData.get(`${entity}\u0000${g.key}`)?.text !== this.print(g.data));
+		const changing = records.filter((g) => this.goldenAt(entity, g.key)?.text !== this.print(g.data));
 		if (!changing.length) return;
 		for (const [table, column] of [
 			['audit', 'after'],
@@ -532,25 +619,23 @@ export class StoreTx {
 	}
 
 	/** The data of the golden records of these links as it is now, as text and parsed (absent: no record yet). */
-	private async goldenOf(links: ReadonlyArray<{ entity: string; key: string | null }>): Promise<Map<string, { text: string; data?: CanonicalData }>> {
+	private async goldenOf(links: ReadonlyArray<{ entity: string; key: string | null }>): Promise<void> {
 		const missing = new Map<string, { entity: string; key: string }>();
 		for (const l of links) {
-			if (l.key === null) continue;
-			const ref = `${l.entity}\u0000${l.key}`;
-			if (!this.goldenData.has(ref)) missing.set(ref, { entity: l.entity, key: l.key });
+			if (l.key === null || this.goldenAt(l.entity, l.key) !== undefined) continue;
+			missing.set(`${l.entity}\u0000${l.key}`, { entity: l.entity, key: l.key });
 		}
 		if (missing.size) {
 			const r = this.batch({ entity: 'text', key: 'text' }, [...missing.values()], (m) => m);
 			const rows = await this.sql.all(`SELECT g.entity, g.key, g.data FROM ${r.from} ${this.join} golden_record g ON g.entity = r.entity AND g.key = r.key`, [r.param]);
-			for (const row of rows) this.goldenData.set(`${String(row.entity)}\u0000${String(row.key)}`, { text: String(row.data) });
+			for (const row of rows) this.setGoldenAt(String(row.entity), String(row.key), { text: String(row.data) });
 		}
-		return this.goldenData;
 	}
 
 	/** How a link's base is stored now: by reference to its golden record's data where it can be (encodeBase). */
-	private storedBase(l: Link, golden: Map<string, { text: string; data?: CanonicalData }>): string {
+	private storedBase(l: Link): string {
 		const text = this.print(l.base);
-		const g = golden.get(`${l.entity}\u0000${l.key}`);
+		const g = this.goldenAt(l.entity, l.key);
 		if (g === undefined) return text;
 		if (text === g.text) return text === '{}' ? text : '';
 		g.data ??= parse<CanonicalData>(g.text);
@@ -559,7 +644,13 @@ export class StoreTx {
 
 	async saveLinks(links: Link[]): Promise<void> {
 		if (!links.length) return;
-		const golden = await this.goldenOf(links);
+		await this.goldenOf(links);
+		const stored = new Map<Link, string>();
+		for (const l of links) {
+			const base = this.storedBase(l);
+			stored.set(l, base);
+			this.basesOf(l.entity, l.key)?.set(l.system, base);
+		}
 		const r = this.batch(
 			{
 				entity: 'text',
@@ -579,7 +670,7 @@ export class StoreTx {
 				key: l.key,
 				system: l.system,
 				external_id: l.externalId,
-				base: this.storedBase(l, golden),
+				base: stored.get(l) as string,
 				written_hash: l.writtenHash,
 				written_at: l.writtenAt,
 				source_at: l.sourceAt,
@@ -603,6 +694,7 @@ export class StoreTx {
 		if (!refs.length) return;
 		const r = this.batch({ key: 'text', system: 'text' }, refs, (ref) => ref);
 		await this.sql.run(this.deleteMatching('link', 'l', r.from, 'l.entity = ? AND l.key = r.key AND l.system = r.system'), [r.param, entity]);
+		for (const ref of refs) this.basesOf(entity, ref.key)?.delete(ref.system);
 	}
 
 	async saveTombstones(list: LinkTombstone[]): Promise<void> {
@@ -645,11 +737,11 @@ export class StoreTx {
 
 	async insertAudit(entries: AuditEntry[]): Promise<void> {
 		if (!entries.length) return;
-		const golden = await this.goldenOf(entries.filter((e) => e.after !== null && e.key !== null));
+		await this.goldenOf(entries.filter((e) => e.after !== null && e.key !== null));
 		const storedAfter = (e: AuditEntry): string | null => {
 			if (e.after === null || e.after === undefined) return null;
 			const text = this.print(e.after);
-			return e.key !== null && text !== '{}' && golden.get(`${e.entity}\u0000${e.key}`)?.text === text ? '' : text;
+			return e.key !== null && text !== '{}' && this.goldenAt(e.entity, e.key)?.text === text ? '' : text;
 		};
 		const r = this.batch(
 			{
@@ -770,10 +862,10 @@ export class StoreTx {
 	/** Stores planned changes; a change's data is `''` where it is its golden record's data (see ownCopies). */
 	async savePlanned(changes: PlannedChange[]): Promise<void> {
 		if (!changes.length) return;
-		const golden = await this.goldenOf(changes);
+		await this.goldenOf(changes);
 		const storedData = (c: PlannedChange): string => {
 			const text = this.print(c.data);
-			return text !== '{}' && golden.get(`${c.entity}\u0000${c.key}`)?.text === text ? '' : text;
+			return text !== '{}' && this.goldenAt(c.entity, c.key)?.text === text ? '' : text;
 		};
 		const r = this.batch(
 			{ run_id: 'text', entity: 'text', key: 'text', system: 'text', op: 'text', data: 'text', status: 'text', created_at: 'text', sensitive_digest: 'text', action: 'text' },
