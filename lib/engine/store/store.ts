@@ -1134,8 +1134,10 @@ export class StoreTx {
 		for (const c of counts) {
 			if (!(c.count > 0)) continue;
 			const k = `${c.system}\u0000${c.entity}\u0000${c.kind}\u0000${c.reason ?? ''}`;
+			// One total per kind, added to in place (a page counts one per record: no copy per record).
 			const prior = totals.get(k);
-			totals.set(k, prior ? { ...prior, count: prior.count + c.count } : { ...c, reason: c.reason ?? '' });
+			if (prior) prior.count += c.count;
+			else totals.set(k, { ...c, reason: c.reason ?? '' });
 		}
 		if (!totals.size) return;
 		const hour = `${this.now.slice(0, 13)}:00:00.000Z`;
