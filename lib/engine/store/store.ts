@@ -611,8 +611,14 @@ export class StoreTx {
 				this.sql.dialect === 'sqlite'
 					? `UPDATE ${table} SET ${column} = (SELECT g.data FROM golden_record g WHERE g.entity = ${table}.entity AND g.key = ${table}.key)
 						WHERE rowid IN (SELECT t.rowid FROM ${r.from} CROSS JOIN ${table} t ON t.entity = ? AND t.key = r.key AND t.${column} = '')`
-					: `UPDATE ${table} t SET ${column} = g.data FROM ${r.from} JOIN golden_record g ON g.entity = ? AND g.key = r.key
-						WHERE t.entity = g.entity AND t.key = g.key AND t.${column} = ''`,
+					: // Each key's rows found through its index (LATERAL … OFFSET 0 keeps the order), then by row id: the
+						// plain join let Postgres start from the table when its statistics were older than the rows
+						// (it took the rows by reference for one or two), re-reading the key list for each row:
+						// 14 s for a page of 5,000 updates.
+						`UPDATE ${table} t SET ${column} = s.data
+						FROM (SELECT x.tid, g.data FROM ${r.from} JOIN golden_record g ON g.entity = ? AND g.key = r.key
+							CROSS JOIN LATERAL (SELECT a.ctid AS tid FROM ${table} a WHERE a.entity = g.entity AND a.key = g.key AND a.${column} = '' OFFSET 0) x) s
+						WHERE t.ctid = s.tid`,
 				[r.param, entity],
 			);
 		}
