@@ -569,11 +569,17 @@ export class StoreTx {
 		}
 		if (unread.length) {
 			const keys = this.keyBatch(unread);
+			// On Postgres each key's links through the index (as in ownCopies: statistics older than the rows
+			// must not make it start from the link table with the base filter).
 			const rows = await this.sql.all(
-				`SELECT l.key, l.system, l.base, g.data AS golden_data FROM ${keys.from} ${this.join} link l ON l.entity = ? AND l.key = r.key
-				JOIN golden_record g ON g.entity = l.entity AND g.key = l.key
-				WHERE l.base = '' OR substr(l.base, 1, 1) = '['`,
-				[keys.param, entity],
+				this.sql.dialect === 'postgres'
+					? `SELECT l.key, l.system, l.base, g.data AS golden_data FROM ${keys.from}
+						CROSS JOIN LATERAL (SELECT l.key, l.system, l.base FROM link l WHERE l.entity = ? AND l.key = r.key AND (l.base = '' OR substr(l.base, 1, 1) = '[') OFFSET 0) l
+						JOIN golden_record g ON g.entity = ? AND g.key = l.key`
+					: `SELECT l.key, l.system, l.base, g.data AS golden_data FROM ${keys.from} ${this.join} link l ON l.entity = ? AND l.key = r.key
+						JOIN golden_record g ON g.entity = l.entity AND g.key = l.key
+						WHERE l.base = '' OR substr(l.base, 1, 1) = '['`,
+				this.sql.dialect === 'postgres' ? [keys.param, entity, entity] : [keys.param, entity],
 			);
 			for (const row of rows) refs.push({ key: String(row.key), system: String(row.system), stored: String(row.base), oldText: String(row.golden_data) });
 		}
