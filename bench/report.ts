@@ -53,7 +53,7 @@ interface Target {
 const fmt = (v: number, d = 2) => v.toFixed(d);
 
 /** The machine and the versions of what ran on it. */
-export async function machineFacts(pg: Client, my: mysql.Connection): Promise<Facts> {
+export async function machineFacts(pg: Client, my: mysql.Connection, store: 'sqlite' | 'postgres' = 'sqlite'): Promise<Facts> {
 	const { rows } = await pg.query<{ v: string }>("SELECT current_setting('server_version') AS v");
 	const [version] = await my.query('SELECT VERSION() AS v');
 	let n8nVersion = '?';
@@ -71,7 +71,7 @@ export async function machineFacts(pg: Client, my: mysql.Connection): Promise<Fa
 		n8n: n8nVersion,
 		postgres: rows[0].v,
 		mariadb: (version as Array<{ v: string }>)[0].v,
-		store: 'SQLite file (the templates’ default)',
+		store: store === 'sqlite' ? 'SQLite file (the templates’ default)' : 'Postgres (a schema per run, as in queue mode)',
 	};
 }
 

@@ -5,7 +5,7 @@
  *
  *   npx node -r ./scripts/register-ts.js bench/run.ts [--full] [--scales 10000,1000,100000,1000000]
  *        [--runs R] [--runs-1m R] [--seed S] [--only limit,builtin,ours] [--scenarios initial,thousand,…]
- *        [--realtime N | --no-realtime] [--n8n-env KEY=VALUE,…] [--out DIR]
+ *        [--realtime N | --no-realtime] [--n8n-env KEY=VALUE,…] [--store sqlite|postgres] [--out DIR]
  *
  * Suites, each on a table of its own size (n8n is restarted for each, so "RSS before" starts clean):
  * - 10,000: initial sync, nothing changed, 1 % changed for the three contestants; for ours also the
@@ -61,9 +61,15 @@ function parseOptions(argv: string[]): BenchOptions {
 					return [pair.slice(0, eq), pair.slice(eq + 1)];
 				}),
 		),
+		store: parseStore(option('store')),
 		out: option('out'),
 		argv,
 	};
+}
+
+function parseStore(value: string | undefined): 'sqlite' | 'postgres' {
+	if (value === undefined || value === 'sqlite' || value === 'postgres') return value ?? 'sqlite';
+	throw new Error(`--store: "${value}" is not sqlite or postgres`);
 }
 
 /** What each suite runs, by table size. */
@@ -84,7 +90,7 @@ function planOf(scale: number, options: BenchOptions): Plan {
 async function main(options: BenchOptions): Promise<void> {
 	const started = performance.now();
 	const bench = new Bench(options);
-	const report = async () => writeReport(options, bench, await machineFacts(bench.pg, bench.my), (performance.now() - started) / 1000);
+	const report = async () => writeReport(options, bench, await machineFacts(bench.pg, bench.my, options.store), (performance.now() - started) / 1000);
 	let failed = false;
 	try {
 		await bench.setup();

@@ -27,6 +27,11 @@ export interface BenchOptions {
 	 * the report names it, so a figure says which n8n it was measured on. Empty: n8n's defaults.
 	 */
 	n8nEnv: Record<string, string>;
+	/**
+	 * --store sqlite|postgres: the sync store of ours (sqlite: a file, the templates' default; postgres: a
+	 * schema of its own per run in the bench's Postgres database, as queue mode has it).
+	 */
+	store: 'sqlite' | 'postgres';
 	/** --out: where the results go (bench/results by default). */
 	out?: string;
 	/** The arguments as given (the report's "Reproduce" line). */

@@ -287,12 +287,19 @@ export class Bench {
 		return erp;
 	}
 
+	/** The credential data of a store of its own (`--store`): a SQLite file in `dir`, or a Postgres schema `name`. */
+	private storeData(dir: TempDir, name: string): Record<string, unknown> {
+		if (this.options.store === 'sqlite') return { backend: 'sqlite', path: dir.file('store.sqlite') };
+		const c = this.pgDb.config;
+		return { backend: 'postgres', host: c.host, port: c.port, database: c.database, user: c.user, password: c.password ?? '', schema: `store_${name}`, ssl: 'disable' };
+	}
+
 	/** The shipped template with a store of its own and B's table of its own. */
 	async importOurs(tag: string): Promise<{ wf: string; erp: string; paths: { crm: string; erp: string } }> {
 		const erp = await this.newErpTable(`erp_ours_${this.scale}_${tag}`);
 		const dir = createTempDir('dsbench-store');
 		this.dirs.push(dir);
-		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench store ${this.scale} ${tag}`, { backend: 'sqlite', path: dir.file('store.sqlite') });
+		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench store ${this.scale} ${tag}`, this.storeData(dir, `ours_${this.scale}_${tag}`));
 		const paths = { crm: `bench-${this.scale}-${tag}-${process.pid}/crm/contact`, erp: `bench-${this.scale}-${tag}-${process.pid}/erp/contact` };
 		const wf = await importTemplate(this.n8n!, 'bidirectional-contacts', {
 			name: `Bench ours ${this.scale} ${tag}`,
@@ -343,7 +350,7 @@ export class Bench {
 		const erp = await this.newErpTable(`erp_paged_${this.scale}_${r}`);
 		const dir = createTempDir('dsbench-store');
 		this.dirs.push(dir);
-		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench paged store ${this.scale} ${r}`, { backend: 'sqlite', path: dir.file('store.sqlite') });
+		const store = await this.n8n!.createCredential('dataSyncStoreApi', `Bench paged store ${this.scale} ${r}`, this.storeData(dir, `paged_${this.scale}_${r}`));
 		const wf = await importTemplate(this.n8n!, 'nightly-batch', {
 			name: `Bench paged ${this.scale} ${r}`,
 			credentials: { ...this.creds, 'DataSync store': store },

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { DatabaseSync } from 'node:sqlite';
 import { encodeRows, PgDriver, RowBatch, SqliteDriver, type ColumnType, type Driver } from '../../../lib/engine/store/driver';
-import { BACKENDS } from './backends';
+import { BACKENDS, postgresBackend } from './backends';
 
 const COLUMNS: Record<string, ColumnType> = { name: 'text', n: 'int', doc: 'json', extra: 'text' };
 
@@ -89,4 +89,45 @@ describe('SQLite batch values', () => {
 			{ numRuns: 500 },
 		);
 	});
+});
+
+describe('Postgres statistics while a store fills', () => {
+	const backend = postgresBackend();
+	let driver: PgDriver;
+	beforeAll(async () => {
+		await backend.setup();
+		const config = backend.config();
+		if (config.backend !== 'postgres') throw new Error('a Postgres backend was expected');
+		driver = new PgDriver(config);
+		await driver.run(`CREATE SCHEMA IF NOT EXISTS "${config.schema}"`);
+		// Postgres's autovacuum kept out of it: only the store's own ANALYZE can refresh this table's statistics.
+		await driver.run('CREATE TABLE grows (pos INTEGER NOT NULL PRIMARY KEY, name TEXT) WITH (autovacuum_enabled = false)');
+	});
+	afterAll(async () => {
+		await driver.close();
+		await backend.teardown();
+	});
+
+	const analysed = async () => (await driver.all<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'grows' AND last_analyze IS NOT NULL`))[0].n === '1';
+	const fill = (from: number, count: number) =>
+		driver.transaction(async (sql) => {
+			const batch = RowBatch.of({ pos: 'int', name: 'text' }, Array.from({ length: count }, (_, i) => ({ pos: from + i, name: `row ${from + i}` })), (r) => r);
+			await sql.run(`INSERT INTO grows (pos, name) SELECT r.pos, r.name FROM ${sql.rows({ pos: 'int', name: 'text' }, 'r')}`, [batch]);
+		});
+
+	it('analyses a table that grew by half since it was last analysed, after transactions that changed 2,000 rows', async () => {
+		await fill(0, 1500);
+		expect(await analysed()).toBe(false); // 1,500 rows changed: not looked at yet
+		// The server counts a transaction's rows a moment after its commit: fill until it has counted them.
+		let next = 1500;
+		for (let i = 0; i < 20 && !(await analysed()); i++) {
+			await fill(next, 1000);
+			next += 1000;
+			await new Promise((r) => setTimeout(r, 250));
+		}
+		expect(await analysed()).toBe(true);
+		// Not Postgres's autovacuum: its own counter of analyses is still 0.
+		const [row] = await driver.all<{ auto: string }>(`SELECT autoanalyze_count AS auto FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'grows'`);
+		expect(row.auto).toBe('0');
+	}, 30_000);
 });
