@@ -400,10 +400,10 @@ export class PgDriver implements Driver {
 	/**
 	 * Refreshes the planner's statistics of the store's tables that grew or changed by half since they were
 	 * last analysed (1,000 rows at least), looked at after every 2,000 rows changed. Postgres's own autovacuum
-	 * analyses a table only a minute or more later: in between, while an initial load fills the store, the
-	 * planner took a table of 100,000 links for one of a few hundred and ran a page's statement for 66 s
-	 * (a nested loop that read the batch's rows again for every row of the table). Errors are ignored: the
-	 * statistics only speed the statements up.
+	 * analyses a table only a minute or more later: in between, while an initial load of 100,000 records
+	 * filled the store, one page's read of its links ran for 66 s on statistics taken while the store was
+	 * small (a nested loop that read the batch's rows again for every row of the table). Errors are
+	 * ignored: the statistics only speed the statements up.
 	 */
 	private async freshenStatistics(): Promise<void> {
 		if (this.changed < 2000) return;
