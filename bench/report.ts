@@ -232,7 +232,7 @@ export function writeReport(options: BenchOptions, results: BenchResults, facts:
 	nodeCostTables(lines, scales, results.nodeCosts);
 	lines.push('', `Machine: ${String(facts.cores)} cores (${String(facts.cpu)}), ${String(facts.memoryGb)} GB; Node ${String(facts.node)}, n8n ${String(facts.n8n)}, PostgreSQL ${String(facts.postgres)}, MariaDB ${String(facts.mariadb)}; store: ${String(facts.store)}. Whole run: ${Math.round(seconds / 60)} min.`);
 	const command = `npm run bench -- ${options.argv.join(' ')}`.trim();
-	lines.push('', `Reproduce: \`${command.replace(/ --$/, '')}\` (\`--full\` adds the built-in way at 100,000; \`--scales\`, \`--runs\`, \`--runs-1m\`, \`--only\` narrow it; \`--n8n-env\` sets n8n's environment).`);
+	lines.push('', `Reproduce: \`${command.replace(/ --$/, '')}\` (\`--full\` adds the built-in way at 100,000; \`--scales\`, \`--runs\`, \`--runs-1m\`, \`--only\` narrow it; \`--n8n-env\` sets n8n's environment; \`--store postgres\` puts ours on a Postgres store).`);
 	const md = lines.join('\n');
 	const dir = options.out ?? join(REPO_ROOT, 'bench', 'results');
 	mkdirSync(dir, { recursive: true });
