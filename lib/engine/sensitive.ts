@@ -9,8 +9,8 @@
  * The same secret keys the Loop Guard's hashes of whole records (written hash, delivery marks: keyedHash
  * in hash.ts), which would otherwise let a sensitive value be guessed against the record's stored fields.
  */
-import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { canonicalValue } from './hash';
+import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import { canonicalValue, secretKey } from './hash';
 import type { CanonicalData, SensitiveDigest } from './store/types';
 
 export type { SensitiveDigest } from './store/types';
@@ -20,14 +20,14 @@ export function newSecret(): string {
 }
 
 export class SensitiveDigests {
-	/** A key object, made once: given as bytes, every HMAC would import the key again (most of its cost). */
+	/** A key object (secretKey, shared with keyedHash): given as bytes, every HMAC would import the key again (most of its cost). */
 	private readonly key: KeyObject;
 
 	constructor(
 		secret: string,
 		private readonly entity: string,
 	) {
-		this.key = createSecretKey(Buffer.from(secret, 'hex'));
+		this.key = secretKey(secret);
 	}
 
 	private digest(salt: string, field: string, value: unknown): string {
